@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Branchgate's build, demo and tests use; does nothing for those already installed.
+# The .NET 10 SDK is the one prerequisite this script does not install.
+set -euo pipefail
+
+packages=(
+  clang            # NativeAOT links the binary with it
+  zlib1g-dev
+  wireguard-tools  # wg and wg-quick: the reference the CLI and (later) the UAPI are checked against
+  wireguard-go     # the reference userspace implementation: a real peer in the interop tests
+  iproute2
+  iputils-ping
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: run as root (it installs Debian packages)" >&2
+  exit 1
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "install-deps: the .NET 10 SDK is required (dotnet not found on PATH)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # No recommends: wireguard-tools would otherwise pull in kernel headers and DKMS.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

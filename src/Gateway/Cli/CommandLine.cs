@@ -1,0 +1,80 @@
+namespace Branchgate.Cli;
+
+/// <summary>
+/// The `branchgate` verbs. Every verb takes its streams as arguments so tests run them in memory; bad arguments get
+/// a one-line message on stderr and exit code 1, never a stack trace.
+/// </summary>
+internal static class CommandLine
+{
+    public const string Usage = """
+        Usage: branchgate <command> [arguments]
+
+        Keys (compatible with wg(8)):
+          genkey              print a new private key (base64)
+          pubkey              read a private key on stdin, print its public key
+          genpsk              print a new preshared key
+
+        Other:
+          demo                run two in-memory peers through a handshake and exchange data
+          help                show this text
+          version             show the version
+        """;
+
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0)
+        {
+            stderr.WriteLine(Usage);
+            return 1;
+        }
+
+        var verb = args[0];
+        var rest = args.AsSpan(1);
+        switch (verb)
+        {
+            case "genkey":
+                return KeyCommands.GenKey(rest, stdout, stderr);
+            case "genpsk":
+                return KeyCommands.GenPsk(rest, stdout, stderr);
+            case "pubkey":
+                return KeyCommands.PubKey(rest, stdin, stdout, stderr);
+            case "demo":
+                return HandshakeDemo.Run(rest, stdout, stderr);
+            case "help" or "--help" or "-h":
+                stdout.WriteLine(Usage);
+                return 0;
+            case "version" or "--version":
+                stdout.WriteLine($"branchgate {typeof(CommandLine).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"}");
+                return 0;
+            default:
+                stderr.WriteLine($"branchgate: unknown command '{Sanitize(verb)}'");
+                stderr.WriteLine(Usage);
+                return 1;
+        }
+    }
+
+    /// <summary>Rejects surplus arguments with a clear message.</summary>
+    public static bool NoArguments(string verb, ReadOnlySpan<string> rest, TextWriter stderr)
+    {
+        if (rest.IsEmpty)
+        {
+            return true;
+        }
+
+        stderr.WriteLine($"Usage: branchgate {verb} (it takes no arguments, got '{Sanitize(rest[0])}')");
+        return false;
+    }
+
+    /// <summary>Echoes user input back safely: printable ASCII only, bounded length.</summary>
+    public static string Sanitize(string text)
+    {
+        var shown = text.Length > 64 ? text[..64] + "..." : text;
+        return string.Create(shown.Length, shown, static (span, source) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = source[i] is >= ' ' and <= '~' ? source[i] : '?';
+            }
+        });
+    }
+}
