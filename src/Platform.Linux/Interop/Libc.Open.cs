@@ -1,0 +1,14 @@
+using System.Runtime.InteropServices;
+
+namespace Branchgate.Platform.Linux.Interop;
+
+internal static partial class Libc
+{
+    internal const int O_RDONLY = 0;
+    internal const int O_RDWR = 2;
+    internal const int O_NONBLOCK = 0x800;
+    internal const int O_CLOEXEC = 0x80000;
+
+    [LibraryImport(Name, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags);
+}
