@@ -22,6 +22,14 @@ public class LinuxException : IOException
         Errno = errno;
     }
 
+    /// <summary>For subclasses that word the message themselves (e.g. adding the kernel's extended-ack text).</summary>
+    protected LinuxException(string request, Errno errno, string message)
+        : base(message, (int)errno)
+    {
+        Request = request;
+        Errno = errno;
+    }
+
     public LinuxException()
         : this("system call", Errno.None)
     {
