@@ -95,6 +95,7 @@ public class KeyCommandsTests
         Assert.Contains("handshake response, 92 bytes", output, StringComparison.Ordinal);
         Assert.Contains("got \"hello from office A\"", output, StringComparison.Ordinal);
         Assert.Contains("got \"hello back from office B\"", output, StringComparison.Ordinal);
+        Assert.Contains("the same datagram again is Dropped (Replay)", output, StringComparison.Ordinal);
     }
 
     /// <summary>`wg genkey | tee k | branchgate pubkey` prints what `wg pubkey &lt; k` prints (wg from wireguard-tools).</summary>
