@@ -11,11 +11,14 @@ dotnet build Gateway.sln -c Release -nologo -v quiet
 echo "== format =="
 dotnet format Gateway.sln --verify-no-changes --no-restore
 
-echo "== unit tests =="
-dotnet test Gateway.sln -c Release --no-build -nologo --logger "console;verbosity=normal"
-
 echo "== NativeAOT publish =="
 scripts/publish-aot.sh linux-x64
+
+# Unit tests, the kernel tests (root, network namespaces) and the interop tests, which run the published binary
+# against wireguard-go and wg.
+echo "== tests =="
+export BRANCHGATE_BIN="$PWD/artifacts/linux-x64/branchgate"
+dotnet test Gateway.sln -c Release --no-build -nologo --logger "console;verbosity=normal"
 
 echo "== published binary =="
 tests/cli/binary-checks.sh artifacts/linux-x64/branchgate

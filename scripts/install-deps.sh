@@ -10,6 +10,7 @@ packages=(
   wireguard-go     # the reference userspace implementation: a real peer in the interop tests
   iproute2
   iputils-ping
+  iperf3           # throughput through tunnels in the interop tests and the throughput script
 )
 
 if [ "$(id -u)" -ne 0 ]; then
