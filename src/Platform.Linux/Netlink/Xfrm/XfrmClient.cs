@@ -6,7 +6,8 @@ namespace Branchgate.Platform.Linux.Netlink.Xfrm;
 /// Reads the kernel's IPsec databases over NETLINK_XFRM, read-only: the policies (SPD), the SAs (SAD, without keys)
 /// and the default actions. Works in the network namespace of the thread that creates it; every request needs
 /// CAP_NET_ADMIN there (the kernel refuses even reads with EPERM otherwise). A message that cannot be parsed is
-/// counted and skipped, never thrown.
+/// counted and skipped, never thrown; a kernel refusal or silence is a <see cref="NetlinkException"/> naming the request.
+/// Calls are serialised on one netlink socket, so one client may be shared by threads of the control path.
 /// </summary>
 public sealed class XfrmClient : IDisposable
 {
