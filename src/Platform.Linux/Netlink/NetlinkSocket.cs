@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Branchgate.Platform.Linux.Interop;
 
 namespace Branchgate.Platform.Linux.Netlink;
@@ -84,19 +85,68 @@ public sealed class NetlinkSocket : IDisposable
     {
         lock (_lock)
         {
-            for (int attempt = 0; ; attempt++)
+            try
             {
-                if (DumpOnce(message, description, visitor))
+                for (int attempt = 0; ; attempt++)
                 {
-                    return;
-                }
+                    if (DumpOnce(message, description, visitor))
+                    {
+                        return;
+                    }
 
-                if (attempt == DumpRetries)
+                    if (attempt == DumpRetries)
+                    {
+                        throw new NetlinkException(description, Errno.EINTR, "dump kept being interrupted by changes");
+                    }
+
+                    restart?.Invoke();
+                }
+            }
+            finally
+            {
+                // Replies may carry secrets (XFRM states hold keys): leave nothing behind in the buffer.
+                CryptographicOperations.ZeroMemory(_receive);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends a request with NLM_F_ACK and calls <paramref name="visitor"/> for each reply message of that request
+    /// (e.g. the answer to a GET of one object) until the kernel's acknowledgement arrives.
+    /// </summary>
+    public void Request(Span<byte> message, string description, NetlinkMessageVisitor visitor)
+    {
+        lock (_lock)
+        {
+            try
+            {
+                uint seq = Send(message, Nl.NLM_F_ACK, description);
+                while (true)
                 {
-                    throw new NetlinkException(description, Errno.EINTR, "dump kept being interrupted by changes");
-                }
+                    int length = Receive(description);
+                    foreach (var m in Messages(_receive.AsSpan(0, length)))
+                    {
+                        if (m.Sequence != seq)
+                        {
+                            continue;
+                        }
 
-                restart?.Invoke();
+                        if (m.Type == Nl.NLMSG_ERROR)
+                        {
+                            ThrowIfError(m.Payload, m.Flags, description);
+                            return;
+                        }
+
+                        if (m.Type is not (Nl.NLMSG_NOOP or Nl.NLMSG_DONE or Nl.NLMSG_OVERRUN))
+                        {
+                            visitor(m.Type, m.Payload);
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(_receive);
             }
         }
     }
