@@ -68,7 +68,11 @@ public struct UdpEndpoint : IEquatable<UdpEndpoint>
     public static UdpEndpoint Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (!IPEndPoint.TryParse(text, out var parsed) || !text.Contains(':', StringComparison.Ordinal))
+        // A port is required: "[v6]:port", or "a.b.c.d:port" with its single colon (a bare IPv6 address is no endpoint).
+        bool hasPort = text.StartsWith('[')
+            ? text.Contains("]:", StringComparison.Ordinal)
+            : text.Count(':') == 1;
+        if (!hasPort || !IPEndPoint.TryParse(text, out var parsed))
         {
             throw new FormatException($"'{text}' is not an endpoint of the form a.b.c.d:port or [v6]:port");
         }

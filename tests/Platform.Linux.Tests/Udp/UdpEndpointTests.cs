@@ -30,6 +30,8 @@ public class UdpEndpointTests
         Assert.Equal(16, v6.Address.Length);
         Assert.Throws<FormatException>(() => UdpEndpoint.Parse("203.0.113.9"));
         Assert.Throws<FormatException>(() => UdpEndpoint.Parse("nonsense:1"));
+        Assert.Throws<FormatException>(() => UdpEndpoint.Parse("[fd00::1]"));
+        Assert.Throws<FormatException>(() => UdpEndpoint.Parse("fd00::1"));
     }
 
     [Fact]

@@ -171,6 +171,34 @@ public class UdpSocketTests
     }
 
     [Fact]
+    public async Task A_full_send_buffer_gives_up_after_the_send_timeout_and_Dispose_ends_the_wait()
+    {
+        using var ns = new NetNs("udpfull");
+        // A slow qdisc keeps sent datagrams charged to the socket's small send buffer, so it fills and stays full.
+        ns.Exec("ip link add va type veth peer name vb && ip addr add 10.80.0.1/24 dev va && ip link set va up && ip link set vb up");
+        ns.Exec("ip neigh add 10.80.0.2 lladdr 02:00:00:00:00:02 dev va && tc qdisc add dev va root tbf rate 8kbit burst 1600 limit 10000000");
+        using var socket = ns.Run(() => UdpSocket.Open(0, new UdpSocketOptions { BufferBytes = 4096, SendTimeoutMilliseconds = 300 }));
+        using var batch = new UdpBatch(64, 1500);
+        for (int i = 0; i < 64; i++)
+        {
+            batch.Append(new UdpEndpoint([10, 80, 0, 2], 9), 1400);
+        }
+
+        long started = Environment.TickCount64;
+        var full = Assert.Throws<LinuxException>(() => socket.Send(batch));
+        Assert.Equal(Errno.EAGAIN, full.Errno);
+        Assert.Contains("datagrams not sent", full.Message);
+        Assert.InRange(Environment.TickCount64 - started, 250, 5000);
+
+        using var patient = ns.Run(() => UdpSocket.Open(0, new UdpSocketOptions { BufferBytes = 4096, SendTimeoutMilliseconds = 60_000 }));
+        var send = Task.Run(() => patient.Send(batch));
+        await Task.Delay(300);
+        Assert.False(send.IsCompleted);
+        patient.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => send.WaitAsync(TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
     public void Receive_times_out_with_zero_datagrams()
     {
         using var ns = new NetNs("udptime");
