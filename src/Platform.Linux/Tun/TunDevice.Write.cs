@@ -10,6 +10,7 @@ public sealed partial class TunDevice
     private static readonly byte[] s_zeroHeader = new byte[VirtioNetHeader.Size];
     private readonly byte[] _writeBuffer = [];
     private bool[] _consumed = [];
+    private byte[]? _segmentBuffer;
 
     /// <summary>
     /// Writes packets <c>buffers[i][offset..offset + sizes[i]]</c> in order (per flow). A packet the kernel refuses
@@ -74,21 +75,55 @@ public sealed partial class TunDevice
             }
 
             int length = run.Finish();
-            if (WriteVector(_writeBuffer.AsSpan(0, length), default, run.Count))
+            if (TryWrite(_writeBuffer.AsSpan(0, length), default))
             {
+                Counters.Written(run.Count);
                 Counters.Coalesced(run.Count);
                 written += run.Count;
+            }
+            else
+            {
+                written += WriteSegmentsOf(_writeBuffer.AsSpan(0, length));
             }
         }
 
         return written;
     }
 
-    private int WriteAlone(ReadOnlySpan<byte> packet) =>
-        (_vnet ? WriteVector(s_zeroHeader, packet, 1) : WriteVector(packet, default, 1)) ? 1 : 0;
+    /// <summary>
+    /// The kernel refused a super-packet: split it again (which gives back the original packets) and write those
+    /// one by one, so that a kernel stricter about GSO costs speed, not data.
+    /// </summary>
+    private int WriteSegmentsOf(Span<byte> super)
+    {
+        var header = VirtioNetHeader.Read(super);
+        var packet = super[VirtioNetHeader.Size..];
+        _ = GsoSplit.TryGetLayout(header, packet, out var layout);
+        _segmentBuffer ??= new byte[MaxPacketSize];
+        int written = 0;
+        for (int i = 0; i < layout.SegmentCount; i++)
+        {
+            int length = GsoSplit.WriteSegment(packet, layout, i, _segmentBuffer);
+            written += WriteAlone(_segmentBuffer.AsSpan(0, length));
+        }
 
-    /// <summary>writev(2) of one packet in up to two pieces; false (and counted) when the kernel refused it.</summary>
-    private unsafe bool WriteVector(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, int packets)
+        return written;
+    }
+
+    private int WriteAlone(ReadOnlySpan<byte> packet)
+    {
+        if (_vnet ? TryWrite(s_zeroHeader, packet) : TryWrite(packet, default))
+        {
+            Counters.Written(1);
+            return 1;
+        }
+
+        Counters.WriteDrop(1);
+        return 0;
+    }
+
+    /// <summary>writev(2) of one packet in up to two pieces; false when the kernel refused it (invalid, interface down).</summary>
+    private unsafe bool TryWrite(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
     {
         fixed (byte* a = first)
         fixed (byte* b = second)
@@ -101,7 +136,6 @@ public sealed partial class TunDevice
             {
                 if (Libc.WriteV(_fd.Value, vectors, count) >= 0)
                 {
-                    Counters.Written(packets);
                     return true;
                 }
 
@@ -118,7 +152,6 @@ public sealed partial class TunDevice
                         throw Removed("write", errno);
                     case Errno.EAGAIN or Errno.EIO or Errno.EINVAL or Errno.EMSGSIZE or Errno.ENOBUFS or Errno.ENOMEM:
                         // EIO: the interface is down; EINVAL: the kernel refused this packet.
-                        Counters.WriteDrop(packets);
                         return false;
                     default:
                         throw new LinuxException($"write TUN {Name}", errno);

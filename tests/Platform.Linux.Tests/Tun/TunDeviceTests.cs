@@ -179,6 +179,25 @@ public class TunDeviceTests
     }
 
     [Fact]
+    public void Writes_to_a_down_interface_are_dropped_and_counted_not_thrown()
+    {
+        using var ns = new NetNs("tundown");
+        using var tun = ns.Run(() => TunDevice.Open("bgw", TunOptions.VnetHeader));
+        var payload = new byte[1000];
+        var flow = Enumerable.Range(0, 5)
+            .Select(i => Packets.Tcp(Packets.V4A, Packets.V4B, 1000, 2000, (uint)(i * 1000), 1, Packets.FlagAck, payload, id: (ushort)i))
+            .ToArray();
+        var buffers = flow.Select(p => new Memory<byte>(p)).ToArray();
+
+        // The kernel answers EIO while the link is down: the coalesced super-packet is refused, then each packet.
+        Assert.Equal(0, tun.WriteBatch(buffers, flow.Select(p => p.Length).ToArray(), 0));
+
+        Assert.Equal(5, tun.Counters.WriteDrops);
+        Assert.Equal(0, tun.Counters.CoalescedWrites);
+        Assert.True(tun.IsAttached());
+    }
+
+    [Fact]
     public void A_udp_gso_send_arrives_as_a_super_packet_and_is_read_as_datagrams()
     {
         using var ns = new NetNs("tunuso");
