@@ -28,6 +28,11 @@ public sealed partial class TunDevice
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sizes.Length, buffers.Length, nameof(sizes));
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (buffers.IsEmpty)
+        {
+            return 0;
+        }
+
         Enter();
         try
         {

@@ -48,7 +48,7 @@ public sealed partial class TunDevice
     {
         if (_consumed.Length < buffers.Length)
         {
-            _consumed = new bool[Math.Max(buffers.Length, 64)];
+            _consumed = new bool[buffers.Length];
         }
 
         var consumed = _consumed.AsSpan(0, buffers.Length);

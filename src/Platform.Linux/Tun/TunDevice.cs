@@ -52,6 +52,7 @@ public sealed partial class TunDevice : IDisposable
         {
             _readBuffer = new byte[VirtioNetHeader.Size + MaxPacketSize + 1];
             _writeBuffer = new byte[TcpCoalescer.BufferSize];
+            _consumed = new bool[1024]; // grown only for larger batches
         }
     }
 

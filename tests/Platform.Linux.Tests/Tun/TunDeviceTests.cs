@@ -179,6 +179,38 @@ public class TunDeviceTests
     }
 
     [Fact]
+    public void A_packet_larger_than_the_read_buffer_is_dropped_and_counted()
+    {
+        using var ns = new NetNs("tuntrunc");
+        using var tun = ns.Run(() => TunDevice.Open("bgt"));
+        var (_, remote) = Configure(ns, "bgt", ipv6: false, "69");
+        using var socket = ns.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp));
+        socket.SendTo(new byte[1000], new IPEndPoint(remote, 6000));
+        socket.SendTo(new byte[100], new IPEndPoint(remote, 6000));
+
+        // read(2) on a TUN truncates silently; the IP length field gives it away.
+        var received = ReadUdp(tun, remote, 6000, 1, out _, batch: 4, size: Offset + 500);
+
+        Assert.Equal(128, Assert.Single(received).Length);
+        Assert.Equal(1, tun.Counters.ReadDrops);
+    }
+
+    [Fact]
+    public void Deleting_the_namespace_a_tun_was_opened_in_does_not_remove_it_while_the_descriptor_is_open()
+    {
+        // The descriptor's socket holds a reference to the namespace it was opened in: the namespace (and the TUN
+        // in it) lives on, nameless, until the descriptor is closed. A device must not count on being told.
+        var ns = new NetNs("tunpin");
+        using var tun = ns.Run(() => TunDevice.Open("bgp"));
+
+        ns.Dispose();
+        Thread.Sleep(500);
+
+        Assert.True(tun.IsAttached());
+        Assert.Equal(0, tun.ReadBatch(Buffers(1), new int[1], 0, 0));
+    }
+
+    [Fact]
     public void Writes_to_a_down_interface_are_dropped_and_counted_not_thrown()
     {
         using var ns = new NetNs("tundown");
@@ -216,7 +248,9 @@ public class TunDeviceTests
 
         socket.SendTo(payload, new IPEndPoint(remote, 6000));
 
-        var received = ReadUdp(tun, remote, 6000, 11);
+        // Batches of 4: the 11 segments of the one super-packet are handed out over three calls.
+        var received = ReadUdp(tun, remote, 6000, 11, out int largestBatch, batch: 4);
+        Assert.Equal(4, largestBatch);
         Assert.Equal(11, received.Count);
         Assert.All(received, p => Assert.True(Packets.TransportChecksumValid(p) && Packets.IPv4HeaderValid(p)));
         Assert.Equal(payload, received.SelectMany(Packets.Payload).ToArray());
@@ -287,14 +321,11 @@ public class TunDeviceTests
         Assert.Equal(new IPEndPoint(remote, 6000), from);
     }
 
-    private static List<byte[]> ReadUdp(TunDevice tun, IPAddress destination, int port, int want) =>
-        ReadUdp(tun, destination, port, want, out _);
-
     /// <summary>Reads until <paramref name="want"/> UDP packets to destination:port came (other traffic, e.g. IPv6 multicast, is skipped).</summary>
-    private static List<byte[]> ReadUdp(TunDevice tun, IPAddress destination, int port, int want, out int largestBatch)
+    private static List<byte[]> ReadUdp(TunDevice tun, IPAddress destination, int port, int want, out int largestBatch, int batch = 64, int size = 2048)
     {
-        var buffers = Buffers(64);
-        var sizes = new int[64];
+        var buffers = Buffers(batch, size);
+        var sizes = new int[batch];
         var result = new List<byte[]>();
         largestBatch = 0;
         long deadline = Environment.TickCount64 + 10_000;
