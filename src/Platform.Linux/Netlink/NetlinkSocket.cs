@@ -184,6 +184,7 @@ public sealed class NetlinkSocket : IDisposable
                 switch (type)
                 {
                     case Nl.NLMSG_DONE:
+                        ThrowIfDumpFailed(payload, flags, description);
                         return !interrupted;
                     case Nl.NLMSG_ERROR:
                         ThrowIfError(payload, flags, description);
@@ -298,6 +299,36 @@ public sealed class NetlinkSocket : IDisposable
     }
 
     private int TimeoutMilliseconds => (int)Math.Clamp(Timeout.TotalMilliseconds, 1, int.MaxValue);
+
+    /// <summary>A dump ends with NLMSG_DONE carrying the dump's own error code: a failure partway is not a short list.</summary>
+    private static void ThrowIfDumpFailed(ReadOnlySpan<byte> payload, ushort flags, string description)
+    {
+        if (payload.Length < 4)
+        {
+            return;
+        }
+
+        int error = BinaryPrimitives.ReadInt32LittleEndian(payload);
+        if (error >= 0)
+        {
+            return;
+        }
+
+        string? text = null;
+        if ((flags & Nl.NLM_F_ACK_TLVS) != 0)
+        {
+            // Unlike NLMSG_ERROR, DONE does not echo the request header: the TLVs follow the error code.
+            foreach (var attribute in new NetlinkAttributes(payload[4..]))
+            {
+                if (attribute.Type == Nl.NLMSGERR_ATTR_MSG)
+                {
+                    text = attribute.AsString();
+                }
+            }
+        }
+
+        throw new NetlinkException(description, (Errno)(-error), text);
+    }
 
     private static void ThrowIfError(ReadOnlySpan<byte> payload, ushort flags, string description)
     {
