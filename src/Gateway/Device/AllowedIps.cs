@@ -14,8 +14,8 @@ namespace Branchgate.Device;
 /// threads. Every other member serializes on an internal lock, so one writer at a time changes the table while the
 /// readers go on. This is RCU without the grace period (the GC frees what no reader references any more):
 /// - a node's prefix never changes after it is built, and a new node is complete before a Volatile.Write links it in;
-/// - each change is one published write (a peer set or cleared, a node linked or cut out), so a lookup racing one
-///   change answers as the table was before or after it;
+/// - every published write (a peer set or cleared, a node linked in or cut out) leaves a valid trie holding either
+///   the entries before the change or those after it, so a lookup racing one change answers as one of the two;
 /// - a node that is cut out keeps its child links, so a reader standing on it still walks down into live nodes;
 /// - every step goes to a strictly longer prefix, so a walk ends after at most 33 or 129 nodes;
 /// - a node's peer is returned only if the address matches the node's prefix, and a node only ever holds peers
