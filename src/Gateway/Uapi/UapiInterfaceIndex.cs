@@ -24,7 +24,7 @@ public static class UapiInterfaceIndex
                 }
             }
         }
-        catch (NetworkInformationException)
+        catch (Exception e) when (e is NetworkInformationException or PlatformNotSupportedException)
         {
         }
 

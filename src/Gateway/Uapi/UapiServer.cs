@@ -95,8 +95,9 @@ public sealed class UapiServer : IAsyncDisposable, IDisposable
     [UnsupportedOSPlatform("windows")]
     private static Socket Listen(string socketPath)
     {
+        // Not "*.sock", so wg never lists it as an interface.
         var temporary = Path.Combine(Path.GetDirectoryName(socketPath)!,
-            $".{Path.GetFileName(socketPath)}.{Environment.ProcessId}.{Guid.NewGuid():N}"[..48]);
+            $".{Path.GetFileName(socketPath)}.{Environment.ProcessId}.{Guid.NewGuid().ToString("N")[..16]}");
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
@@ -271,9 +272,14 @@ public sealed class UapiServer : IAsyncDisposable, IDisposable
             File.Delete(SocketPath);
         }
 
-        _stopping.Dispose();
-        _socketRemoved.Dispose();
-        _slots.Dispose();
+        if (everything.IsCompleted)
+        {
+            // A connection still running after the wait (a target that hangs) will release its slot later.
+            _stopping.Dispose();
+            _slots.Dispose();
+        }
+
+        // _socketRemoved stays undisposed: its token may still be watched by the daemon after we are gone.
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -26,7 +26,7 @@ public enum UapiLineResult
 /// <para>
 /// Unlike wireguard-go, which applies each line as it reads it (so the lines before a bad one stay applied), nothing is
 /// applied here: <see cref="ToRequest"/> hands the whole validated request to <see cref="UapiApplier"/>. One extension:
-/// <c>allowed_ip=-addr/cidr</c> removes one range, as the kernel and wireguard-tools 1.0.20250521 do;
+/// <c>allowed_ip=-addr/cidr</c> removes one range, as the kernel and newer wireguard-tools (2025) do;
 /// wireguard-go 0.0.20220316 answers EINVAL to it.
 /// </para>
 /// Never throws on input; a line is at most <see cref="MaxLineLength"/> bytes (the caller frames lines).

@@ -58,6 +58,18 @@ public sealed class UapiServerTests : IDisposable
     }
 
     [Theory]
+    [InlineData("a")]
+    [InlineData("wg0")]
+    [InlineData("fifteen-letters")]
+    public void Interface_names_of_any_valid_length_are_served(string name)
+    {
+        using var server = Start(name: name);
+        Assert.Equal(Path.Combine(_directory, name + ".sock"), server.SocketPath);
+        using var client = UapiTestClient.Connect(server.SocketPath);
+        Assert.Equal("errno=0\n\n", client.Send("get=1\n\n").ReadAnswers(1));
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData(".")]
     [InlineData("..")]

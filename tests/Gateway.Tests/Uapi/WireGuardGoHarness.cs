@@ -123,6 +123,7 @@ internal sealed class UapiPair : IDisposable
         }
 
         _wireGuardGo = Process.Start(start) ?? throw new InvalidOperationException("could not start wireguard-go");
+        AppDomain.CurrentDomain.ProcessExit += StopAtExit;
         _wireGuardGo.OutputDataReceived += (_, e) => Log(e.Data);
         _wireGuardGo.ErrorDataReceived += (_, e) => Log(e.Data);
         _wireGuardGo.BeginOutputReadLine();
@@ -226,8 +227,18 @@ internal sealed class UapiPair : IDisposable
         throw new TimeoutException($"wireguard-go did not create {path} in 15 s: {WireGuardGoLog}");
     }
 
+    /// <summary>Last resort if a test never disposed the pair: our own wireguard-go, by its handle.</summary>
+    private void StopAtExit(object? sender, EventArgs e)
+    {
+        if (!_wireGuardGo.HasExited)
+        {
+            _wireGuardGo.Kill();
+        }
+    }
+
     public void Dispose()
     {
+        AppDomain.CurrentDomain.ProcessExit -= StopAtExit;
         Ours?.Dispose();
         if (!_wireGuardGo.HasExited)
         {
