@@ -38,12 +38,19 @@ public readonly record struct MessageResult(MessageOutcome Outcome, DropReason R
 /// the session that owns its receiver index. Malformed or unauthenticated input is a drop reason, never an exception.
 /// Thread safe: sessions lock themselves; the index table and cookie checker are concurrent.
 /// </summary>
+/// <summary>Decides whether a handshake from this source may be processed now (a per-source rate limit under load).</summary>
+/// <param name="sourceAddress">The address and port bytes given to <see cref="MessageHandler.Handle"/>.</param>
+public delegate bool SourceAdmission(ReadOnlySpan<byte> sourceAddress);
+
 public sealed class MessageHandler(NoiseIdentity identity, IndexTable indices, ISessionDirectory directory, TimeProvider time)
     : IDisposable
 {
     private readonly CookieChecker _cookies = new(identity, time);
 
     public NoiseIdentity Identity => identity;
+
+    /// <summary>Consulted under load for handshake messages whose mac2 is valid; false drops them (RateLimited).</summary>
+    public SourceAdmission? Admission { get; set; }
 
     /// <param name="datagram">The received bytes; transport data is decrypted in place.</param>
     /// <param name="sourceAddress">The sender's address and port as bytes (the cookie is bound to them).</param>
@@ -93,6 +100,11 @@ public sealed class MessageHandler(NoiseIdentity identity, IndexTable indices, I
         {
             _cookies.WriteReply(datagram, sourceAddress, reply);
             return new MessageResult(MessageOutcome.Reply, DropReason.InvalidMac2, null, Messages.CookieReplySize);
+        }
+
+        if (underLoad && Admission is { } admit && !admit(sourceAddress))
+        {
+            return MessageResult.Drop(DropReason.RateLimited);
         }
 
         if (type == MessageType.Initiation)

@@ -40,6 +40,9 @@ public sealed partial class PeerSession : IDisposable
 
     public NoisePublicKey RemoteStatic { get; }
 
+    /// <summary>The object that owns this session (the device's peer), for callers that find a session by index.</summary>
+    public object? Owner { get; set; }
+
     public TimeProvider Time => _time;
 
     public long TxBytes => Interlocked.Read(ref _txBytes);
@@ -219,4 +222,10 @@ public sealed partial class PeerSession : IDisposable
     private void AddTx(int bytes) => Interlocked.Add(ref _txBytes, bytes);
 
     private void AddRx(int bytes) => Interlocked.Add(ref _rxBytes, bytes);
+
+    /// <summary>Counts a handshake message sent to this peer (transport data counts itself), as wireguard-go does.</summary>
+    public void CountHandshakeSent(int bytes) => AddTx(bytes);
+
+    /// <summary>Counts a handshake message received from this peer.</summary>
+    public void CountHandshakeReceived(int bytes) => AddRx(bytes);
 }

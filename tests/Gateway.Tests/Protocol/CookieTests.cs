@@ -36,6 +36,39 @@ public class CookieTests
     }
 
     [Fact]
+    public void Under_load_a_valid_mac2_still_passes_the_per_source_admission()
+    {
+        using var pair = new TestPair();
+        var asked = new List<string>();
+        bool admit = false;
+        pair.B.Handler.Admission = source =>
+        {
+            asked.Add(Encoding.ASCII.GetString(source));
+            return admit;
+        };
+        var reply = new byte[256];
+        pair.B.Receive(TestPair.Initiation(pair.A), pair.A, reply, underLoad: true);
+        Assert.Empty(asked); // no mac2 yet: a cookie reply, before any rate limiting
+        pair.A.Receive(reply[..Messages.CookieReplySize], pair.B, new byte[256]);
+        pair.Clock.Advance(TimeSpan.FromSeconds(6));
+        var retry = TestPair.Initiation(pair.A, isRetry: true);
+
+        var limited = pair.B.Receive(retry, pair.A, reply, underLoad: true);
+        Assert.Equal(DropReason.RateLimited, limited.Reason);
+        Assert.Equal(["a:51820"], asked);
+        Assert.Null(pair.B.Session.NextKeypair);
+
+        admit = true;
+        Assert.Equal(MessageOutcome.Reply, pair.B.Receive(retry, pair.A, reply, underLoad: true).Outcome);
+
+        // Not under load, nobody is asked.
+        asked.Clear();
+        pair.Clock.Advance(TimeSpan.FromSeconds(6));
+        pair.B.Receive(TestPair.Initiation(pair.A, isRetry: true), pair.A, reply, underLoad: false);
+        Assert.Empty(asked);
+    }
+
+    [Fact]
     public void A_cookie_is_bound_to_the_source_address()
     {
         using var pair = new TestPair();
