@@ -23,7 +23,7 @@ for bad in "" "short" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==" "$(head -c 
   [ ! -s "$work/out" ] || fail "pubkey printed something for bad input"
 done
 
-if "$bin" frobnicate 2> "$work/err"; then fail "unknown verb accepted"; fi
+if "$bin" --frobnicate 2> "$work/err"; then fail "unknown verb accepted"; fi
 grep -q "unknown command" "$work/err" || fail "unknown verb message"
 
 "$bin" demo > "$work/demo" || fail "demo failed: $(cat "$work/demo")"

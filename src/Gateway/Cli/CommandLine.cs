@@ -8,6 +8,11 @@ internal static class CommandLine
 {
     public const string Usage = """
         Usage: branchgate <command> [arguments]
+               branchgate [-f/--foreground] INTERFACE-NAME
+
+        Interface (the same contract as wireguard-go; configure it with wg(8) or wg-quick(8)):
+          INTERFACE-NAME      create the TUN interface and serve /var/run/wireguard/INTERFACE-NAME.sock,
+                              in the background unless -f; LOG_LEVEL=verbose|error|silent
 
         Keys (compatible with wg(8)):
           genkey              print a new private key (base64)
@@ -46,6 +51,10 @@ internal static class CommandLine
             case "version" or "--version":
                 stdout.WriteLine($"branchgate {typeof(CommandLine).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"}");
                 return 0;
+            case "-f" or "--foreground":
+                return InterfaceCommand.Run(args, stdout, stderr);
+            case var name when !name.StartsWith('-') && Uapi.UapiServer.IsValidInterfaceName(name):
+                return InterfaceCommand.Run(args, stdout, stderr);
             default:
                 stderr.WriteLine($"branchgate: unknown command '{Sanitize(verb)}'");
                 stderr.WriteLine(Usage);

@@ -70,7 +70,8 @@ public class KeyCommandsTests
     [Theory]
     [InlineData("genkey", "extra")]
     [InlineData("pubkey", "--x")]
-    [InlineData("frobnicate")]
+    [InlineData("--frobnicate")]
+    [InlineData("no/such:verb")]
     public void Bad_arguments_get_a_message_and_exit_1(params string[] args)
     {
         var (code, _, error) = Run("", args);

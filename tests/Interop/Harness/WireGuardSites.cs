@@ -55,7 +55,7 @@ public sealed class Site
 
     /// <summary>Runs a shell command in this site's namespace.</summary>
     public string Exec(string command, bool check = true, int timeoutMs = 60_000) =>
-        Shell.Run("ip", ["netns", "exec", Namespace, "sh", "-c", command], check, timeoutMs: timeoutMs);
+        Shell.Run("ip", ["netns", "exec", Namespace, "bash", "-c", command], check, timeoutMs: timeoutMs);
 
     /// <summary>`wg ARGS` in this site's namespace.</summary>
     public string Wg(string args) => Exec("wg " + args);
@@ -170,6 +170,21 @@ public sealed class WireGuardSites : IDisposable
     public static bool Ping(Site from, string address, int count = 3, int size = 56) =>
         from.Exec($"ping -c {count} -i 0.2 -W 2 -s {size} {address}", check: false, timeoutMs: 30_000)
             .Contains($"{count} received", StringComparison.Ordinal);
+
+    /// <summary>Starts `iperf3 -s` in a site (bound to its tunnel address) and waits until it listens.</summary>
+    public static StartedProcess StartIperfServer(Site site)
+    {
+        var process = Shell.Start("ip", ["netns", "exec", site.Namespace, "iperf3", "-s", "-B", site.TunnelV4]);
+        var started = new StartedProcess(process);
+        if (!Shell.WaitFor(() => site.Exec("ss -ltn", check: false).Contains($"{site.TunnelV4}:5201", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10)))
+        {
+            started.Dispose();
+            throw new InvalidOperationException("iperf3 server did not start");
+        }
+
+        return started;
+    }
 
     private void Start(Site site, Implementation implementation)
     {

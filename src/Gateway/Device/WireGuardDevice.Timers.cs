@@ -1,0 +1,65 @@
+using Branchgate.Protocol;
+
+namespace Branchgate.Device;
+
+// Timers: every 50 ms each peer's deadlines are checked (PeerSession.Tick) and what is due is sent from this
+// thread's own sender: initiations (new or retried, with the endpoint's pinned source forgotten on retries),
+// keepalives, and configuration-requested keepalives. Also refreshes the MTU and disposes retired key material.
+public sealed partial class WireGuardDevice
+{
+    private const int TickMilliseconds = 50;
+
+    private void TimerLoop()
+    {
+        using var sender = new PacketSender(this, 16);
+        long lastMtuCheck = Environment.TickCount64;
+        while (!_stopping.Wait(TickMilliseconds))
+        {
+            foreach (var peer in _peers)
+            {
+                if (peer.KeepaliveRequested)
+                {
+                    peer.KeepaliveRequested = false;
+                    SendKeepalive(peer, sender);
+                }
+
+                var actions = peer.Session.Tick();
+                if (actions == TimerActions.None)
+                {
+                    continue;
+                }
+
+                if ((actions & TimerActions.FlushStaged) != 0)
+                {
+                    Log.Verbose($"{peer.Name} - Handshake did not complete after {Constants.RekeyAttemptTime.TotalSeconds:0} seconds, giving up");
+                    peer.FlushStaged();
+                }
+
+                if ((actions & TimerActions.RetryInitiation) != 0)
+                {
+                    Log.Verbose($"{peer.Name} - Handshake did not complete after {Constants.RekeyTimeout.TotalSeconds:0} seconds, retrying (try {peer.Session.HandshakeAttempts + 1})");
+                    peer.ClearEndpointSource();
+                    Initiate(peer, isRetry: true, sender);
+                }
+
+                if ((actions & TimerActions.SendInitiation) != 0)
+                {
+                    Initiate(peer, isRetry: false, sender);
+                }
+
+                if ((actions & TimerActions.SendKeepalive) != 0)
+                {
+                    SendKeepalive(peer, sender);
+                }
+            }
+
+            sender.Flush();
+            if (Environment.TickCount64 - lastMtuCheck >= 1000)
+            {
+                lastMtuCheck = Environment.TickCount64;
+                _mtu = SafeMtu(_mtu);
+                DisposeRetired(all: false);
+            }
+        }
+    }
+}

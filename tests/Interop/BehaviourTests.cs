@@ -1,0 +1,108 @@
+using Branchgate.Interop.Tests.Harness;
+
+namespace Branchgate.Interop.Tests;
+
+/// <summary>wireguard-go's observable behaviour, checked on branchgate: roaming, removal, MTU, moves, exits.</summary>
+public class BehaviourTests
+{
+    [Theory]
+    [InlineData(Implementation.Branchgate, Implementation.WireGuardGo)]
+    [InlineData(Implementation.WireGuardGo, Implementation.Branchgate)]
+    [InlineData(Implementation.Branchgate, Implementation.Branchgate)]
+    public void Roaming_the_endpoint_follows_the_latest_authenticated_packet(Implementation a, Implementation b)
+    {
+        using var sites = new WireGuardSites(a, b);
+        sites.Configure();
+        Assert.True(WireGuardSites.Ping(sites.A, sites.B.TunnelV4));
+        Assert.Contains($"{sites.B.WanV4}:51821", sites.A.Wg($"show {sites.A.Interface} endpoints"), StringComparison.Ordinal);
+
+        // B moves: a new WAN address (the old one goes) and a new listen port; B speaks first.
+        var moved = sites.B.WanV4[..sites.B.WanV4.LastIndexOf('.')] + ".3";
+        // (Delete first: deleting a primary address takes its secondaries with it.)
+        sites.B.Exec($"ip addr del {sites.B.WanV4}/24 dev wan0 && ip addr add {moved}/24 dev wan0");
+        sites.B.Wg($"set {sites.B.Interface} listen-port 51999");
+        Assert.True(WireGuardSites.Ping(sites.B, sites.A.TunnelV4), "B -> A after the move");
+        Assert.Contains($"{moved}:51999", sites.A.Wg($"show {sites.A.Interface} endpoints"), StringComparison.Ordinal);
+        Assert.True(WireGuardSites.Ping(sites.A, sites.B.TunnelV4), "A -> B at the new endpoint");
+    }
+
+    [Theory]
+    [InlineData(Implementation.Branchgate, Implementation.WireGuardGo)]
+    [InlineData(Implementation.Branchgate, Implementation.Branchgate)]
+    public void A_removed_peer_stops_passing_traffic_at_once(Implementation a, Implementation b)
+    {
+        using var sites = new WireGuardSites(a, b);
+        sites.Configure();
+        Assert.True(WireGuardSites.Ping(sites.A, sites.B.TunnelV4));
+        sites.A.Wg($"set {sites.A.Interface} peer {sites.B.PublicKey} remove");
+        Assert.DoesNotContain(sites.B.PublicKey, sites.A.Wg($"show {sites.A.Interface} peers"), StringComparison.Ordinal);
+        var output = sites.A.Exec($"ping -c 3 -i 0.2 -W 1 {sites.B.TunnelV4}", check: false);
+        Assert.Contains(" 0 received", output, StringComparison.Ordinal);
+        // Nor does B get through to A: A no longer knows B's key.
+        output = sites.B.Exec($"ping -c 3 -i 0.2 -W 1 {sites.A.TunnelV4}", check: false);
+        Assert.Contains(" 0 received", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(Implementation.Branchgate, Implementation.WireGuardGo)]
+    [InlineData(Implementation.Branchgate, Implementation.Branchgate)]
+    public void A_34_KiB_tunnel_MTU_passes_large_pings(Implementation a, Implementation b)
+    {
+        using var sites = new WireGuardSites(a, b);
+        sites.Configure(mtu: 34816);
+        Assert.True(WireGuardSites.Ping(sites.A, sites.B.TunnelV4, count: 3, size: 34000), "A -> B 34000-byte pings");
+        Assert.True(WireGuardSites.Ping(sites.B, sites.A.TunnelV6, count: 3, size: 33000), "B -> A 33000-byte v6 pings");
+    }
+
+    [Fact]
+    public void An_interface_moved_to_another_namespace_keeps_passing_traffic_and_deleting_it_ends_the_process()
+    {
+        using var sites = new WireGuardSites(Implementation.Branchgate, Implementation.WireGuardGo);
+        sites.Configure();
+        Assert.True(WireGuardSites.Ping(sites.A, sites.B.TunnelV4));
+        using var lan = new ExtraNamespace("lan");
+        sites.A.Exec($"ip link set {sites.A.Interface} netns {lan.Name}");
+        lan.Exec($"ip addr add {sites.A.TunnelV4}/24 dev {sites.A.Interface} && ip link set {sites.A.Interface} up");
+        // The UDP socket stayed in A's namespace; the TUN now lives in "lan".
+        Assert.Contains(" 3 received", lan.Exec($"ping -c 3 -i 0.2 -W 2 {sites.B.TunnelV4}", check: false), StringComparison.Ordinal);
+        Assert.True(WireGuardSites.Ping(sites.B, sites.A.TunnelV4));
+
+        lan.Exec($"ip link del {sites.A.Interface}");
+        Assert.True(sites.A.Daemon!.WaitForExit(10_000), "branchgate did not exit after its interface was deleted");
+    }
+
+    [Fact]
+    public void Garbage_datagrams_on_the_listen_port_leave_the_tunnel_working()
+    {
+        using var sites = new WireGuardSites(Implementation.Branchgate, Implementation.WireGuardGo);
+        sites.Configure();
+        Assert.True(WireGuardSites.Ping(sites.A, sites.B.TunnelV4));
+        // Every size around the message sizes, random bytes and random bytes behind each message type.
+        var sizes = "1 2 3 4 5 15 16 31 32 33 47 48 63 64 65 91 92 93 147 148 149 200 1000 1500 9000 60000";
+        sites.B.Exec("for n in " + sizes + "; do for t in 1 2 3 4 9; do " +
+            $"{{ printf \"\\\\00$t\"; head -c $n /dev/urandom; }} > /dev/udp/{sites.A.WanV4}/51820; " +
+            $"head -c $n /dev/urandom > /dev/udp/{sites.A.WanV4}/51820; done; done", check: false);
+        Assert.False(sites.A.Daemon!.HasExited);
+        Assert.True(WireGuardSites.Ping(sites.A, sites.B.TunnelV4));
+        Assert.True(WireGuardSites.Ping(sites.B, sites.A.TunnelV4));
+    }
+}
+
+/// <summary>A namespace beside a test's sites; deleted on Dispose.</summary>
+public sealed class ExtraNamespace : IDisposable
+{
+    private static int s_counter;
+
+    public ExtraNamespace(string purpose)
+    {
+        Name = $"bgi{Environment.ProcessId}-{purpose}{Interlocked.Increment(ref s_counter)}";
+        Shell.Run("ip", ["netns", "add", Name]);
+    }
+
+    public string Name { get; }
+
+    public string Exec(string command, bool check = true) =>
+        Shell.Run("ip", ["netns", "exec", Name, "bash", "-c", command], check);
+
+    public void Dispose() => Shell.Run("ip", ["netns", "del", Name], check: false);
+}
