@@ -22,4 +22,8 @@ dotnet test Gateway.sln -c Release --no-build -nologo --logger "console;verbosit
 
 echo "== published binary =="
 tests/cli/binary-checks.sh artifacts/linux-x64/branchgate
+echo "== the README's demo: two offices joined by a tunnel =="
+scripts/demo.sh artifacts/linux-x64/branchgate > /tmp/branchgate-demo.$$.log || { cat /tmp/branchgate-demo.$$.log; exit 1; }
+grep -q " 0% packet loss" /tmp/branchgate-demo.$$.log || { cat /tmp/branchgate-demo.$$.log; exit 1; }
+rm -f /tmp/branchgate-demo.$$.log
 echo "all tests passed"
