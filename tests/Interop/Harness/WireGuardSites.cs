@@ -62,7 +62,7 @@ public sealed class Site
 }
 
 /// <summary>
-/// Two sites whose namespaces are joined by a veth pair (the "internet"). Everything it creates carries the test
+/// Two or three sites whose namespaces are joined by a bridge (the "internet") in a namespace of its own. Everything it creates carries the test
 /// process's PID and is removed on Dispose: daemons it started (by PID), namespaces, socket files, key files.
 /// </summary>
 public sealed class WireGuardSites : IDisposable
@@ -70,8 +70,9 @@ public sealed class WireGuardSites : IDisposable
     private static int s_counter;
     private readonly string _directory;
     private readonly List<Process> _processes = [];
+    private readonly string _internet;
 
-    public WireGuardSites(Implementation a, Implementation b)
+    public WireGuardSites(Implementation a, Implementation b, Implementation? c = null)
     {
         if (Environment.UserName != "root")
         {
@@ -85,20 +86,30 @@ public sealed class WireGuardSites : IDisposable
         // Interface names are global through their socket files, so they carry the PID (15 bytes at most).
         A = new Site($"bgi{pid}-{id}a", $"bg{pid % 1000000}{id}a", net, 1, _directory);
         B = new Site($"bgi{pid}-{id}b", $"bg{pid % 1000000}{id}b", net, 2, _directory);
+        C = c is null ? null : new Site($"bgi{pid}-{id}c", $"bg{pid % 1000000}{id}c", net, 3, _directory);
+        _internet = $"bgi{pid}-{id}i";
         try
         {
-            Shell.Run("ip", ["netns", "add", A.Namespace]);
-            Shell.Run("ip", ["netns", "add", B.Namespace]);
-            Shell.Run("ip", ["link", "add", "wan0", "netns", A.Namespace, "type", "veth", "peer", "name", "wan0",
-                "netns", B.Namespace]);
-            foreach (var site in new[] { A, B })
+            // The "internet": a bridge in its own namespace, one veth to each site's wan0.
+            Shell.Run("ip", ["netns", "add", _internet]);
+            Shell.Run("ip", ["netns", "exec", _internet, "sh", "-c", "ip link add br0 type bridge && ip link set br0 up"]);
+            int port = 0;
+            foreach (var site in Sites)
             {
+                Shell.Run("ip", ["netns", "add", site.Namespace]);
+                Shell.Run("ip", ["link", "add", "wan0", "netns", site.Namespace, "type", "veth", "peer", "name",
+                    $"port{port}", "netns", _internet]);
+                Shell.Run("ip", ["netns", "exec", _internet, "ip", "link", "set", $"port{port++}", "master", "br0", "up"]);
                 site.Exec($"ip link set lo up && ip addr add {site.WanV4}/24 dev wan0 && " +
                     $"ip addr add {site.WanV6}/64 dev wan0 nodad && ip link set wan0 up");
             }
 
             Start(A, a);
             Start(B, b);
+            if (C is not null)
+            {
+                Start(C, c!.Value);
+            }
         }
         catch
         {
@@ -106,6 +117,12 @@ public sealed class WireGuardSites : IDisposable
             throw;
         }
     }
+
+    /// <summary>The sites in order (A, B and C when there is one).</summary>
+    public IEnumerable<Site> Sites => C is null ? [A, B] : [A, B, C];
+
+    /// <summary>A third site, when the test asked for one.</summary>
+    public Site? C { get; }
 
     public Site A { get; }
 
@@ -234,7 +251,7 @@ public sealed class WireGuardSites : IDisposable
             p.Dispose();
         }
 
-        foreach (var site in new[] { A, B })
+        foreach (var site in new[] { A, B, C })
         {
             if (site is null)
             {
@@ -251,6 +268,7 @@ public sealed class WireGuardSites : IDisposable
             }
         }
 
+        Shell.Run("ip", ["netns", "del", _internet], check: false);
         try
         {
             Directory.Delete(_directory, recursive: true);
