@@ -8,6 +8,21 @@ namespace Branchgate.Device;
 public sealed partial class WireGuardDevice
 {
     private const int TickMilliseconds = 50;
+    private long _reportedReadDrops;
+    private long _reportedWriteDrops;
+
+    /// <summary>A verbose line when the TUN dropped packets since the last report (malformed, oversized, link down).</summary>
+    private void ReportTunDrops()
+    {
+        var counters = _tun.Counters;
+        long read = counters.ReadDrops, write = counters.WriteDrops;
+        if (read != _reportedReadDrops || write != _reportedWriteDrops)
+        {
+            Log.Verbose($"TUN dropped {read - _reportedReadDrops} packets on read and {write - _reportedWriteDrops} on write");
+            _reportedReadDrops = read;
+            _reportedWriteDrops = write;
+        }
+    }
 
     private void TimerLoop()
     {
@@ -59,6 +74,7 @@ public sealed partial class WireGuardDevice
                 lastMtuCheck = Environment.TickCount64;
                 _mtu = SafeMtu(_mtu);
                 DisposeRetired(all: false);
+                ReportTunDrops();
             }
         }
     }

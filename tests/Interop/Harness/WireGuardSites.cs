@@ -206,7 +206,10 @@ public sealed class WireGuardSites : IDisposable
     private void Start(Site site, Implementation implementation)
     {
         site.Implementation = implementation;
-        var env = new Dictionary<string, string> { ["LOG_LEVEL"] = "error" };
+        var env = new Dictionary<string, string>
+        {
+            ["LOG_LEVEL"] = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("BRANCHGATE_TEST_LOGDIR")) ? "error" : "verbose",
+        };
         Process process;
         if (implementation == Implementation.WireGuardGo)
         {
@@ -220,8 +223,18 @@ public sealed class WireGuardSites : IDisposable
 
         _processes.Add(process);
         site.Daemon = process;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // BRANCHGATE_TEST_LOGDIR=dir keeps each daemon's verbose log there, for debugging a failing test.
+        var logDir = Environment.GetEnvironmentVariable("BRANCHGATE_TEST_LOGDIR");
+        TextWriter? log = null;
+        if (!string.IsNullOrEmpty(logDir))
+        {
+            var file = File.CreateText(Path.Combine(logDir, site.Interface + ".log"));
+            file.AutoFlush = true;
+            log = TextWriter.Synchronized(file);
+        }
+
+        process.OutputDataReceived += (_, e) => log?.WriteLine(e.Data);
+        process.ErrorDataReceived += (_, e) => log?.WriteLine(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         if (!Shell.WaitFor(() => File.Exists(site.SocketPath) || process.HasExited, TimeSpan.FromSeconds(15)) ||
