@@ -398,7 +398,7 @@ internal static partial class SelfTestCommand
             return bobShared;
         }
 
-        // The point of order 1 (u = 0) gives an all-zero secret: WireGuard must refuse it.
+        // u = 0 is a point of small order: the secret is all zeros, and WireGuard must refuse it.
         return X25519.TryAgree(aliceKey, new byte[X25519.KeySize], output) ? "a low-order public key was accepted" : null;
     }
 
