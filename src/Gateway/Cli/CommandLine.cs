@@ -21,6 +21,7 @@ internal static class CommandLine
 
         Other:
           demo                run two in-memory peers through a handshake and exchange data
+          selftest            check the crypto on this CPU (RFC vectors, libsodium) and print the paths taken
           help                show this text
           version             show the version
         """;
@@ -45,6 +46,8 @@ internal static class CommandLine
                 return KeyCommands.PubKey(rest, stdin, stdout, stderr);
             case "demo":
                 return HandshakeDemo.Run(rest, stdout, stderr);
+            case "selftest":
+                return SelfTestCommand.Run(rest, stdout, stderr);
             case "help" or "--help" or "-h":
                 stdout.WriteLine(Usage);
                 return 0;

@@ -93,7 +93,7 @@ internal static class HandshakeDemo
         InnerPacket.TryParse(packet, out _, out var length, out _) ? Encoding.ASCII.GetString(packet[28..length]) : "?";
 
     /// <summary>A minimal IPv4/UDP packet (checksums left zero: nothing here routes it).</summary>
-    private static byte[] Ipv4Udp(IPAddress source, IPAddress destination, string text)
+    internal static byte[] Ipv4Udp(IPAddress source, IPAddress destination, string text)
     {
         var payload = Encoding.ASCII.GetBytes(text);
         var packet = new byte[28 + payload.Length];
@@ -110,7 +110,7 @@ internal static class HandshakeDemo
         return packet;
     }
 
-    private sealed class Office : IDisposable
+    internal sealed class Office : IDisposable
     {
         private readonly SessionDirectory _directory = new();
         private readonly IndexTable _indices = new();
