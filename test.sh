@@ -26,4 +26,6 @@ echo "== the README's demo: two offices joined by a tunnel =="
 scripts/demo.sh artifacts/linux-x64/branchgate > /tmp/branchgate-demo.$$.log || { cat /tmp/branchgate-demo.$$.log; exit 1; }
 grep -q " 0% packet loss" /tmp/branchgate-demo.$$.log || { cat /tmp/branchgate-demo.$$.log; exit 1; }
 rm -f /tmp/branchgate-demo.$$.log
+echo "== linux-arm64: cross-published NativeAOT binary, selftest under qemu-aarch64-static (NEON) =="
+scripts/cross-arm64.sh
 echo "all tests passed"
