@@ -226,7 +226,8 @@ listening() { nsx "$1" ss -Hltn "sport = :5201" | grep -q .; }
 
 run_iperf() { # TEST(tcp1|tcp4|udp) SERVER_ADDR JSON_OUT: client in A, server in B; false when the test failed
   local test="$1" addr="$2" out="$3" srv cli rc=0 args
-  nsx "$nsB" iperf3 -s -1 -B "$addr" >/dev/null 2>&1 &
+  # Not through nsx: a backgrounded function is a subshell, and $! would be that shell rather than iperf3.
+  ip netns exec "$nsB" iperf3 -s -1 -B "$addr" >/dev/null 2>&1 &
   srv=$!
   owned+=("$srv")
   if ! wait_until 10 listening "$nsB"; then
