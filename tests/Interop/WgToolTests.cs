@@ -45,7 +45,10 @@ public partial class WgToolTests
     public void After_traffic_the_dump_has_counters_and_a_fresh_handshake_time(Implementation a, Implementation b)
     {
         using var sites = new WireGuardSites(a, b);
-        sites.Configure(keepalive: 25);
+        // Keepalive is set only once both sides know each other: turned on earlier, it would send an initiation that
+        // the unconfigured side drops, and the next one may only follow REKEY_TIMEOUT (5 s) later.
+        sites.Configure();
+        sites.A.Wg($"set {sites.A.Interface} peer {sites.B.PublicKey} persistent-keepalive 25");
         Assert.True(WireGuardSites.Ping(sites.A, sites.B.TunnelV4, count: 1));
         long now = long.Parse(sites.A.Exec("date +%s").Trim(), System.Globalization.CultureInfo.InvariantCulture);
         var line = sites.A.Wg($"show {sites.A.Interface} dump").Split('\n')[1].Split('\t');

@@ -77,7 +77,7 @@ internal static class InterfaceCommand
         TunDevice tun;
         try
         {
-            tun = TunDevice.Open(name);
+            tun = TunDevice.Open(name, TunOptions.VnetHeader);
         }
         catch (Exception e) when (e is LinuxException or ArgumentException)
         {
