@@ -11,6 +11,28 @@ public sealed partial class WireGuardDevice
     private long _reportedReadDrops;
     private long _reportedWriteDrops;
 
+    private readonly long[] _reportedDrops = new long[Enum.GetValues<DropReason>().Length];
+
+    /// <summary>A verbose line with the datagrams and packets dropped since the last report, by reason.</summary>
+    private void ReportDrops()
+    {
+        var parts = new List<string>();
+        for (int i = 1; i < _drops.Length; i++)
+        {
+            long now = Interlocked.Read(ref _drops[i]);
+            if (now != _reportedDrops[i])
+            {
+                parts.Add($"{(DropReason)i} {now - _reportedDrops[i]}");
+                _reportedDrops[i] = now;
+            }
+        }
+
+        if (parts.Count > 0)
+        {
+            Log.Verbose("Dropped: " + string.Join(", ", parts));
+        }
+    }
+
     /// <summary>A verbose line when the TUN dropped packets since the last report (malformed, oversized, link down).</summary>
     private void ReportTunDrops()
     {
@@ -80,6 +102,7 @@ public sealed partial class WireGuardDevice
                 {
                     // For measuring: the managed heap must not grow with traffic (no allocation per packet).
                     lastStats = Environment.TickCount64;
+                    ReportDrops();
                     Log.Verbose($"Runtime: {GC.GetTotalAllocatedBytes(precise: true)} bytes allocated so far, " +
                         $"{GC.CollectionCount(0)} gen0 collections, working set {Environment.WorkingSet >> 20} MiB");
                 }
