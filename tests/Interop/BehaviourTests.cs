@@ -102,14 +102,26 @@ public class BehaviourTests
         using var sites = new WireGuardSites(Implementation.Branchgate, Implementation.WireGuardGo);
         sites.Configure();
         Assert.True(WireGuardSites.Ping(sites.A, sites.B.TunnelV4));
-        // Every size around the message sizes, random bytes and random bytes behind each message type.
-        var sizes = "1 2 3 4 5 15 16 31 32 33 47 48 63 64 65 91 92 93 147 148 149 200 1000 1500 9000 60000";
-        sites.B.Exec("for n in " + sizes + "; do for t in 1 2 3 4 9; do " +
-            $"{{ printf \"\\\\00$t\"; head -c $n /dev/urandom; }} > /dev/udp/{sites.A.WanV4}/51820; " +
-            $"head -c $n /dev/urandom > /dev/udp/{sites.A.WanV4}/51820; done; done", check: false);
+        // Every size around the message sizes: random bytes, a type byte then random bytes, and a type with zero
+        // reserved bytes then random bytes. Each datagram is built in a file first: a shell writes a { printf; head; }
+        // group to /dev/udp as several datagrams, one per write.
+        var sizes = "1 2 3 4 5 15 16 28 31 32 33 47 48 60 63 64 65 88 91 92 93 144 147 148 149 200 1000 1500 9000 60000";
+        var to = $"/dev/udp/{sites.A.WanV4}/51820";
+        sites.B.Exec("f=$(mktemp); for n in " + sizes + "; do for t in 1 2 3 4 5 7; do " +
+            $"{{ printf \"\\\\00$t\"; head -c $n /dev/urandom; }} > $f; cat $f > {to}; " +
+            $"{{ printf \"\\\\00$t\\\\0\\\\0\\\\0\"; head -c $n /dev/urandom; }} > $f; cat $f > {to}; " +
+            $"head -c $n /dev/urandom > $f; cat $f > {to}; done; done; rm -f $f", check: false);
         Assert.False(sites.A.Daemon!.HasExited);
         Assert.True(WireGuardSites.Ping(sites.A, sites.B.TunnelV4));
         Assert.True(WireGuardSites.Ping(sites.B, sites.A.TunnelV4));
+        // Dropped and counted: the device reports its drops by reason every 10 s at verbose level.
+        Assert.True(Shell.WaitFor(() => sites.A.Log.Contains("Dropped: ", StringComparison.Ordinal), TimeSpan.FromSeconds(15)),
+            "no drop report in the log:\n" + sites.A.Log);
+        var report = sites.A.Log[sites.A.Log.IndexOf("Dropped: ", StringComparison.Ordinal)..].Split('\n')[0];
+        foreach (var reason in new[] { "TooShort", "ReservedBytesNotZero", "UnknownType", "WrongSize", "InvalidMac1", "UnknownReceiverIndex" })
+        {
+            Assert.Contains(reason, report, StringComparison.Ordinal);
+        }
     }
 }
 

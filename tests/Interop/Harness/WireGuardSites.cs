@@ -57,6 +57,33 @@ public sealed class Site
     public string Exec(string command, bool check = true, int timeoutMs = 60_000) =>
         Shell.Run("ip", ["netns", "exec", Namespace, "bash", "-c", command], check, timeoutMs: timeoutMs);
 
+    private readonly System.Text.StringBuilder _log = new();
+
+    /// <summary>What the daemon logged so far (LOG_LEVEL=verbose; the last megabyte).</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    internal void AppendLog(string line)
+    {
+        lock (_log)
+        {
+            if (_log.Length > 1 << 20)
+            {
+                _log.Remove(0, _log.Length / 2);
+            }
+
+            _log.AppendLine(line);
+        }
+    }
+
     /// <summary>`wg ARGS` in this site's namespace.</summary>
     public string Wg(string args) => Exec("wg " + args);
 }
@@ -206,10 +233,7 @@ public sealed class WireGuardSites : IDisposable
     private void Start(Site site, Implementation implementation)
     {
         site.Implementation = implementation;
-        var env = new Dictionary<string, string>
-        {
-            ["LOG_LEVEL"] = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("BRANCHGATE_TEST_LOGDIR")) ? "error" : "verbose",
-        };
+        var env = new Dictionary<string, string> { ["LOG_LEVEL"] = "verbose" };
         Process process;
         if (implementation == Implementation.WireGuardGo)
         {
@@ -233,8 +257,8 @@ public sealed class WireGuardSites : IDisposable
             log = TextWriter.Synchronized(file);
         }
 
-        process.OutputDataReceived += (_, e) => log?.WriteLine(e.Data);
-        process.ErrorDataReceived += (_, e) => log?.WriteLine(e.Data);
+        process.OutputDataReceived += (_, e) => Record(site, log, e.Data);
+        process.ErrorDataReceived += (_, e) => Record(site, log, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         if (!Shell.WaitFor(() => File.Exists(site.SocketPath) || process.HasExited, TimeSpan.FromSeconds(15)) ||
@@ -243,6 +267,17 @@ public sealed class WireGuardSites : IDisposable
             throw new InvalidOperationException(
                 $"{implementation} for {site.Interface} did not come up (exited: {process.HasExited})");
         }
+    }
+
+    private static void Record(Site site, TextWriter? log, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        log?.WriteLine(line);
+        site.AppendLog(line);
     }
 
     public void Dispose()
