@@ -51,30 +51,7 @@ public sealed class NetlinkSocket : IDisposable
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Sends a request with NLM_F_ACK and waits for the kernel's acknowledgement.</summary>
-    public void Execute(Span<byte> message, string description)
-    {
-        lock (_lock)
-        {
-            uint seq = Send(message, Nl.NLM_F_ACK, description);
-            while (true)
-            {
-                int length = Receive(description);
-                foreach (var m in Messages(_receive.AsSpan(0, length)))
-                {
-                    if (m.Sequence != seq)
-                    {
-                        continue;
-                    }
-
-                    if (m.Type == Nl.NLMSG_ERROR)
-                    {
-                        ThrowIfError(m.Payload, m.Flags, description);
-                        return;
-                    }
-                }
-            }
-        }
-    }
+    public void Execute(Span<byte> message, string description) => Request(message, description, static (_, _) => { });
 
     /// <summary>
     /// Sends a dump request (NLM_F_DUMP is added) and calls <paramref name="visitor"/> for each reply message until
