@@ -12,6 +12,8 @@
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Branchgate.Crypto;
 
@@ -87,5 +89,23 @@ internal partial struct Poly1305
         p3 = new Radix26(h0, h1, h2);
         AbsorbBlock(ref h0, ref h1, ref h2, 0, 0, 0, r0, r1);
         p4 = new Radix26(h0, h1, h2);
+    }
+
+    /// <summary>
+    /// Block <paramref name="index"/> of the sequence <paramref name="blocks"/> then <paramref name="extra"/>, or zero
+    /// for a negative index (the empty lanes before a partial first group).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> SequenceBlock(ReadOnlySpan<byte> blocks, ReadOnlySpan<byte> extra, int index)
+    {
+        if (index < 0)
+        {
+            return Vector128<byte>.Zero;
+        }
+        int offset = index * BlockSize;
+        Debug.Assert(offset + BlockSize <= blocks.Length + extra.Length);
+        return offset < blocks.Length
+            ? Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(blocks), (nuint)offset)
+            : Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(extra), (nuint)(offset - blocks.Length));
     }
 }

@@ -7,14 +7,18 @@
 //
 // The sequence is aligned to its end: when n is not a multiple of 4, the first step holds the first n mod 4 blocks in
 // its last lanes, after zero blocks without the 2^128 bit, which add nothing. The accumulator h so far joins the lane
-// of the first block. The first (partial) group and the last group are copied into a stack buffer, the last one with
-// the caller's padding and lengths blocks behind the final blocks of the data, so no block is left to the scalar code.
+// of the first block. The first (partial) group and the last group are put together block by block in registers, the
+// last one from the final blocks of the data and the caller's padding and lengths blocks, so no block is left to the
+// scalar code.
 //
 // Loading: two 32-byte loads hold blocks (0, 1) and (2, 3); VPUNPCKLQDQ and VPUNPCKHQDQ (which work within 128-bit
 // halves) gather the low and the high 64 bits of each block, in lane order 0, 2, 1, 3. Rather than permuting the data,
 // the per-lane constants (the last step's powers of r, which lanes hold blocks) follow that order.
 //
-// Without AVX2 (tests forcing this path on other machines) the same code runs with portable Vector256 operations.
+// Code shape: the loop is a method of its own, and the arithmetic calls AVX2 intrinsics directly rather than through a
+// helper per multiply, so that the JIT's (and NativeAOT's) inlining budget covers all of it; an un-inlined helper in
+// the loop costs more than the vector arithmetic saves. Without AVX2 (tests forcing this path on other machines) the
+// portable branches compute the same with Vector256 operations.
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
@@ -30,89 +34,75 @@ internal partial struct Poly1305
     private const int GroupSize256 = 4 * BlockSize;
 
     /// <summary>Absorbs <paramref name="blocks"/> then <paramref name="extra"/>; see <see cref="Absorb"/>.</summary>
-    [SkipLocalsInit]
     private static void Absorb256(ref ulong h0, ref ulong h1, ref ulong h2, ulong r0, ulong r1, ReadOnlySpan<byte> blocks, ReadOnlySpan<byte> extra, ulong lastHighBit)
     {
         int count = (blocks.Length + extra.Length) / BlockSize;
         int head = count % 4;
-        int lastFromBlocks = GroupSize256 - extra.Length;
-        Debug.Assert(blocks.Length >= head * BlockSize + lastFromBlocks);
+        Debug.Assert(count >= 4 && blocks.Length >= (count - 4) * BlockSize);
+        ReadOnlySpan<byte> middle = blocks[(head * BlockSize)..((count - 4) * BlockSize)];
 
         Unsafe.SkipInit(out Multipliers256 k);
-        Powers(r0, r1, out Radix26 p1, out Radix26 p2, out Radix26 p3, out Radix26 p4);
-        // Physical lanes 0-3 hold the group's blocks 0, 2, 1, 3, which take r^4, r^2, r^3, r^1 in the last step.
-        SetMultiplier(ref k.Last,
-            Vector256.Create(p4.L0, p2.L0, p3.L0, p1.L0), Vector256.Create(p4.L1, p2.L1, p3.L1, p1.L1),
-            Vector256.Create(p4.L2, p2.L2, p3.L2, p1.L2), Vector256.Create(p4.L3, p2.L3, p3.L3, p1.L3),
-            Vector256.Create(p4.L4, p2.L4, p3.L4, p1.L4));
-        SetMultiplier(ref k.R4,
-            Vector256.Create(p4.L0), Vector256.Create(p4.L1), Vector256.Create(p4.L2), Vector256.Create(p4.L3), Vector256.Create(p4.L4));
-        ReadOnlySpan<byte> middle = blocks[(head * BlockSize)..^lastFromBlocks];
-        if (middle.Length >= 2 * GroupSize256)
-        {
-            // r^8 = r^4 * r^4, in every lane.
-            Product256(k.R4[0], k.R4[1], k.R4[2], k.R4[3], k.R4[4], ref k.R4,
-                out Vector256<ulong> e0, out Vector256<ulong> e1, out Vector256<ulong> e2, out Vector256<ulong> e3, out Vector256<ulong> e4);
-            Carry256(ref e0, ref e1, ref e2, ref e3, ref e4);
-            SetMultiplier(ref k.R8, e0, e1, e2, e3, e4);
-        }
+        SetUp256(r0, r1, ref k, withR8: middle.Length >= 2 * GroupSize256);
+
+        // Physical lanes 0-3 hold blocks 0, 2, 1, 3 of a group.
         Vector256<ulong> blockOfLane = Vector256.Create(0UL, 2, 1, 3);
         Vector256<ulong> highBits = Vector256.Create(HighBit26);
-
         var start = new Radix26(h0, h1, h2);
         Vector256<ulong> firstLane = Vector256.Equals(blockOfLane, Vector256.Create((ulong)((4 - head) % 4)));
-        Vector256<ulong> a0 = Vector256.Create(start.L0) & firstLane, a1 = Vector256.Create(start.L1) & firstLane;
-        Vector256<ulong> a2 = Vector256.Create(start.L2) & firstLane, a3 = Vector256.Create(start.L3) & firstLane;
-        Vector256<ulong> a4 = Vector256.Create(start.L4) & firstLane;
+        Lanes256 a = new()
+        {
+            L0 = Vector256.Create(start.L0) & firstLane,
+            L1 = Vector256.Create(start.L1) & firstLane,
+            L2 = Vector256.Create(start.L2) & firstLane,
+            L3 = Vector256.Create(start.L3) & firstLane,
+            L4 = Vector256.Create(start.L4) & firstLane,
+        };
 
-        Span<byte> staged = stackalloc byte[GroupSize256];
-        ref byte stagedStart = ref MemoryMarshal.GetReference(staged);
         if (head > 0)
         {
-            staged.Clear();
-            blocks[..(head * BlockSize)].CopyTo(staged[((4 - head) * BlockSize)..]);
+            // Blocks 0 .. head-1 go to the last lanes; the lanes before them get zero and no 2^128 bit.
+            int first = head - 4;
             Vector256<ulong> real = Vector256.GreaterThanOrEqual(blockOfLane, Vector256.Create((ulong)(4 - head)));
-            Step256(ref a0, ref a1, ref a2, ref a3, ref a4, ref stagedStart, highBits & real, ref k.R4);
+            Step256(ref a,
+                Vector256.Create(SequenceBlock(blocks, extra, first), SequenceBlock(blocks, extra, first + 1)).AsUInt64(),
+                Vector256.Create(SequenceBlock(blocks, extra, first + 2), SequenceBlock(blocks, extra, first + 3)).AsUInt64(),
+                highBits & real, ref k.R4);
         }
-
-        ref byte data = ref MemoryMarshal.GetReference(middle);
-        nuint offset = 0;
-        for (; offset + 2 * GroupSize256 <= (nuint)middle.Length; offset += 2 * GroupSize256)
+        if (!middle.IsEmpty)
         {
-            DoubleStep256(ref a0, ref a1, ref a2, ref a3, ref a4, ref Unsafe.Add(ref data, offset), highBits, ref k);
+            Loop256(ref a, middle, ref k);
         }
-        if (offset < (nuint)middle.Length)
-        {
-            Step256(ref a0, ref a1, ref a2, ref a3, ref a4, ref Unsafe.Add(ref data, offset), highBits, ref k.R4);
-        }
-
-        blocks[^lastFromBlocks..].CopyTo(staged);
-        extra.CopyTo(staged[lastFromBlocks..]);
-        Vector256<ulong> lastHighBits = Vector256.Create(HighBit26, HighBit26, HighBit26, lastHighBit * HighBit26);
-        Step256(ref a0, ref a1, ref a2, ref a3, ref a4, ref stagedStart, lastHighBits, ref k.Last);
+        int last = count - 4;
+        Step256(ref a,
+            Vector256.Create(SequenceBlock(blocks, extra, last), SequenceBlock(blocks, extra, last + 1)).AsUInt64(),
+            Vector256.Create(SequenceBlock(blocks, extra, last + 2), SequenceBlock(blocks, extra, last + 3)).AsUInt64(),
+            Vector256.Create(HighBit26, HighBit26, HighBit26, lastHighBit * HighBit26), ref k.Last);
 
         var sum = new Radix26
         {
-            L0 = Vector256.Sum(a0),
-            L1 = Vector256.Sum(a1),
-            L2 = Vector256.Sum(a2),
-            L3 = Vector256.Sum(a3),
-            L4 = Vector256.Sum(a4),
+            L0 = Vector256.Sum(a.L0),
+            L1 = Vector256.Sum(a.L1),
+            L2 = Vector256.Sum(a.L2),
+            L3 = Vector256.Sum(a.L3),
+            L4 = Vector256.Sum(a.L4),
         };
         sum.ToRadix64(out h0, out h1, out h2);
-
-        CryptographicOperations.ZeroMemory(staged);
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref k, 1)));
     }
 
+    /// <summary>Five 26-bit limbs per lane.</summary>
+    internal struct Lanes256
+    {
+        public Vector256<ulong> L0, L1, L2, L3, L4;
+    }
+
     /// <summary>
-    /// A multiplier per lane: its five limbs, then the four that wrap around, times 5. Kept in memory on purpose: x64
+    /// A multiplier per lane: its five limbs, and the four that wrap around, times 5. Kept in memory on purpose: x64
     /// has 16 vector registers, and the multiplies take these as memory operands.
     /// </summary>
-    [InlineArray(9)]
     internal struct Multiplier256
     {
-        private Vector256<ulong> _element0;
+        public Vector256<ulong> R0, R1, R2, R3, R4, S1, S2, S3, S4;
     }
 
     private struct Multipliers256
@@ -120,73 +110,133 @@ internal partial struct Poly1305
         public Multiplier256 R4, R8, Last;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>The multipliers: r^4 in every lane, r^8 (if asked for), and the last step's r^4, r^2, r^3, r^1.</summary>
+    private static void SetUp256(ulong r0, ulong r1, ref Multipliers256 k, bool withR8)
+    {
+        Powers(r0, r1, out Radix26 p1, out Radix26 p2, out Radix26 p3, out Radix26 p4);
+        SetMultiplier(ref k.Last,
+            Vector256.Create(p4.L0, p2.L0, p3.L0, p1.L0), Vector256.Create(p4.L1, p2.L1, p3.L1, p1.L1),
+            Vector256.Create(p4.L2, p2.L2, p3.L2, p1.L2), Vector256.Create(p4.L3, p2.L3, p3.L3, p1.L3),
+            Vector256.Create(p4.L4, p2.L4, p3.L4, p1.L4));
+        SetMultiplier(ref k.R4,
+            Vector256.Create(p4.L0), Vector256.Create(p4.L1), Vector256.Create(p4.L2), Vector256.Create(p4.L3), Vector256.Create(p4.L4));
+        if (withR8)
+        {
+            Lanes256 r8 = new() { L0 = k.R4.R0, L1 = k.R4.R1, L2 = k.R4.R2, L3 = k.R4.R3, L4 = k.R4.R4 };
+            MultiplyCarry256(ref r8, ref k.R4);
+            SetMultiplier(ref k.R8, r8.L0, r8.L1, r8.L2, r8.L3, r8.L4);
+        }
+    }
+
     internal static void SetMultiplier(ref Multiplier256 k, Vector256<ulong> l0, Vector256<ulong> l1, Vector256<ulong> l2, Vector256<ulong> l3, Vector256<ulong> l4)
     {
-        (k[0], k[1], k[2], k[3], k[4]) = (l0, l1, l2, l3, l4);
-        (k[5], k[6], k[7], k[8]) = ((l1 << 2) + l1, (l2 << 2) + l2, (l3 << 2) + l3, (l4 << 2) + l4);
+        (k.R0, k.R1, k.R2, k.R3, k.R4) = (l0, l1, l2, l3, l4);
+        (k.S1, k.S2, k.S3, k.S4) = ((l1 << 2) + l1, (l2 << 2) + l2, (l3 << 2) + l3, (l4 << 2) + l4);
     }
 
-    /// <summary>a = (a + the four blocks at <paramref name="group"/>) * k.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step256(
-        ref Vector256<ulong> a0, ref Vector256<ulong> a1, ref Vector256<ulong> a2, ref Vector256<ulong> a3, ref Vector256<ulong> a4,
-        ref byte group, Vector256<ulong> highBits, ref Multiplier256 k)
+    /// <summary>a = (a + four blocks, two per vector) * k: the first and last steps.</summary>
+    private static void Step256(ref Lanes256 a, Vector256<ulong> blocks01, Vector256<ulong> blocks23, Vector256<ulong> highBits, ref Multiplier256 k)
     {
-        Load256(ref group, highBits, out Vector256<ulong> m0, out Vector256<ulong> m1, out Vector256<ulong> m2, out Vector256<ulong> m3, out Vector256<ulong> m4);
-        Product256(a0 + m0, a1 + m1, a2 + m2, a3 + m3, a4 + m4, ref k,
-            out Vector256<ulong> d0, out Vector256<ulong> d1, out Vector256<ulong> d2, out Vector256<ulong> d3, out Vector256<ulong> d4);
-        Carry256(ref d0, ref d1, ref d2, ref d3, ref d4);
-        (a0, a1, a2, a3, a4) = (d0, d1, d2, d3, d4);
+        Split256(blocks01, blocks23, highBits, out Lanes256 m);
+        Lanes256 h = new() { L0 = a.L0 + m.L0, L1 = a.L1 + m.L1, L2 = a.L2 + m.L2, L3 = a.L3 + m.L3, L4 = a.L4 + m.L4 };
+        MultiplyCarry256(ref h, ref k);
+        a = h;
     }
 
-    /// <summary>a = (a + the four blocks at <paramref name="groups"/>) * r^8 + (the next four) * r^4.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void DoubleStep256(
-        ref Vector256<ulong> a0, ref Vector256<ulong> a1, ref Vector256<ulong> a2, ref Vector256<ulong> a3, ref Vector256<ulong> a4,
-        ref byte groups, Vector256<ulong> highBits, ref Multipliers256 k)
+    /// <summary>The middle groups, all with the 2^128 bit: two per step while two are left, then one.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Loop256(ref Lanes256 accumulator, ReadOnlySpan<byte> middle, ref Multipliers256 k)
     {
-        Load256(ref Unsafe.Add(ref groups, GroupSize256), highBits,
-            out Vector256<ulong> n0, out Vector256<ulong> n1, out Vector256<ulong> n2, out Vector256<ulong> n3, out Vector256<ulong> n4);
-        Product256(n0, n1, n2, n3, n4, ref k.R4,
-            out Vector256<ulong> e0, out Vector256<ulong> e1, out Vector256<ulong> e2, out Vector256<ulong> e3, out Vector256<ulong> e4);
-        Load256(ref groups, highBits, out Vector256<ulong> m0, out Vector256<ulong> m1, out Vector256<ulong> m2, out Vector256<ulong> m3, out Vector256<ulong> m4);
-        Product256(a0 + m0, a1 + m1, a2 + m2, a3 + m3, a4 + m4, ref k.R8,
-            out Vector256<ulong> d0, out Vector256<ulong> d1, out Vector256<ulong> d2, out Vector256<ulong> d3, out Vector256<ulong> d4);
-        d0 += e0; d1 += e1; d2 += e2; d3 += e3; d4 += e4;
-        Carry256(ref d0, ref d1, ref d2, ref d3, ref d4);
-        (a0, a1, a2, a3, a4) = (d0, d1, d2, d3, d4);
+        Debug.Assert(middle.Length % GroupSize256 == 0);
+        Vector256<ulong> highBits = Vector256.Create(HighBit26);
+        Lanes256 a = accumulator;
+        ref byte data = ref MemoryMarshal.GetReference(middle);
+        nuint offset = 0;
+        for (; offset + 2 * GroupSize256 <= (nuint)middle.Length; offset += 2 * GroupSize256)
+        {
+            // a = (a + m) * r^8 + m' * r^4
+            Split256(Vector256.LoadUnsafe(ref data, offset + 64).AsUInt64(), Vector256.LoadUnsafe(ref data, offset + 96).AsUInt64(), highBits, out Lanes256 next);
+            Product256(ref next, ref k.R4, out Lanes256 e);
+            Split256(Vector256.LoadUnsafe(ref data, offset).AsUInt64(), Vector256.LoadUnsafe(ref data, offset + 32).AsUInt64(), highBits, out Lanes256 m);
+            Lanes256 h = new() { L0 = a.L0 + m.L0, L1 = a.L1 + m.L1, L2 = a.L2 + m.L2, L3 = a.L3 + m.L3, L4 = a.L4 + m.L4 };
+            Product256(ref h, ref k.R8, out Lanes256 d);
+            d.L0 += e.L0; d.L1 += e.L1; d.L2 += e.L2; d.L3 += e.L3; d.L4 += e.L4;
+            Carry256(ref d.L0, ref d.L1, ref d.L2, ref d.L3, ref d.L4);
+            a = d;
+        }
+        if (offset < (nuint)middle.Length)
+        {
+            Split256(Vector256.LoadUnsafe(ref data, offset).AsUInt64(), Vector256.LoadUnsafe(ref data, offset + 32).AsUInt64(), highBits, out Lanes256 m);
+            Lanes256 h = new() { L0 = a.L0 + m.L0, L1 = a.L1 + m.L1, L2 = a.L2 + m.L2, L3 = a.L3 + m.L3, L4 = a.L4 + m.L4 };
+            MultiplyCarry256(ref h, ref k.R4);
+            a = h;
+        }
+        accumulator = a;
     }
 
-    /// <summary>Four blocks as five 26-bit limbs per lane, with <paramref name="highBits"/> as the 2^128 bits.</summary>
+    /// <summary>
+    /// Four blocks (0 and 1 in <paramref name="blocks01"/>, 2 and 3 in <paramref name="blocks23"/>) as five 26-bit limbs
+    /// per lane, lanes in block order 0, 2, 1, 3, with <paramref name="highBits"/> as the 2^128 bits.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Load256(ref byte group, Vector256<ulong> highBits,
-        out Vector256<ulong> m0, out Vector256<ulong> m1, out Vector256<ulong> m2, out Vector256<ulong> m3, out Vector256<ulong> m4)
+    private static void Split256(Vector256<ulong> blocks01, Vector256<ulong> blocks23, Vector256<ulong> highBits, out Lanes256 m)
     {
         Vector256<ulong> mask = Vector256.Create(Mask26);
-        Vector256<ulong> blocks01 = Vector256.LoadUnsafe(ref group).AsUInt64();
-        Vector256<ulong> blocks23 = Vector256.LoadUnsafe(ref group, 32).AsUInt64();
-        Vector256<ulong> low = UnpackLow(blocks01, blocks23);
-        Vector256<ulong> high = UnpackHigh(blocks01, blocks23);
-        m0 = low & mask;
-        m1 = (low >> 26) & mask;
-        m2 = ((low >> 52) | (high << 12)) & mask;
-        m3 = (high >> 14) & mask;
-        m4 = (high >> 40) | highBits;
+        Vector256<ulong> low, high;
+        if (Avx2.IsSupported)
+        {
+            low = Avx2.UnpackLow(blocks01, blocks23);
+            high = Avx2.UnpackHigh(blocks01, blocks23);
+        }
+        else
+        {
+            low = Vector256.Create(blocks01[0], blocks23[0], blocks01[2], blocks23[2]);
+            high = Vector256.Create(blocks01[1], blocks23[1], blocks01[3], blocks23[3]);
+        }
+        m.L0 = low & mask;
+        m.L1 = (low >> 26) & mask;
+        m.L2 = ((low >> 52) | (high << 12)) & mask;
+        m.L3 = (high >> 14) & mask;
+        m.L4 = (high >> 40) | highBits;
     }
 
-    /// <summary>d = h * k, limb by limb, not carried.</summary>
+    /// <summary>h = h * k, carried.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Product256(
-        Vector256<ulong> h0, Vector256<ulong> h1, Vector256<ulong> h2, Vector256<ulong> h3, Vector256<ulong> h4, ref Multiplier256 k,
-        out Vector256<ulong> d0, out Vector256<ulong> d1, out Vector256<ulong> d2, out Vector256<ulong> d3, out Vector256<ulong> d4)
+    private static void MultiplyCarry256(ref Lanes256 h, ref Multiplier256 k)
     {
-        // k[0..4] = r0..r4, k[5..8] = 5*r1..5*r4.
-        d0 = Multiply(h0, k[0]) + Multiply(h1, k[8]) + Multiply(h2, k[7]) + Multiply(h3, k[6]) + Multiply(h4, k[5]);
-        d1 = Multiply(h0, k[1]) + Multiply(h1, k[0]) + Multiply(h2, k[8]) + Multiply(h3, k[7]) + Multiply(h4, k[6]);
-        d2 = Multiply(h0, k[2]) + Multiply(h1, k[1]) + Multiply(h2, k[0]) + Multiply(h3, k[8]) + Multiply(h4, k[7]);
-        d3 = Multiply(h0, k[3]) + Multiply(h1, k[2]) + Multiply(h2, k[1]) + Multiply(h3, k[0]) + Multiply(h4, k[8]);
-        d4 = Multiply(h0, k[4]) + Multiply(h1, k[3]) + Multiply(h2, k[2]) + Multiply(h3, k[1]) + Multiply(h4, k[0]);
+        Product256(ref h, ref k, out Lanes256 d);
+        Carry256(ref d.L0, ref d.L1, ref d.L2, ref d.L3, ref d.L4);
+        h = d;
+    }
+
+    /// <summary>d = h * k, limb by limb, not carried: the 64-bit products of the low 32 bits of each lane (VPMULUDQ).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Product256(ref Lanes256 h, ref Multiplier256 k, out Lanes256 d)
+    {
+        if (Avx2.IsSupported)
+        {
+            Vector256<uint> h0 = h.L0.AsUInt32(), h1 = h.L1.AsUInt32(), h2 = h.L2.AsUInt32(), h3 = h.L3.AsUInt32(), h4 = h.L4.AsUInt32();
+            d.L0 = Avx2.Multiply(h0, k.R0.AsUInt32()) + Avx2.Multiply(h1, k.S4.AsUInt32()) + Avx2.Multiply(h2, k.S3.AsUInt32()) + Avx2.Multiply(h3, k.S2.AsUInt32()) + Avx2.Multiply(h4, k.S1.AsUInt32());
+            d.L1 = Avx2.Multiply(h0, k.R1.AsUInt32()) + Avx2.Multiply(h1, k.R0.AsUInt32()) + Avx2.Multiply(h2, k.S4.AsUInt32()) + Avx2.Multiply(h3, k.S3.AsUInt32()) + Avx2.Multiply(h4, k.S2.AsUInt32());
+            d.L2 = Avx2.Multiply(h0, k.R2.AsUInt32()) + Avx2.Multiply(h1, k.R1.AsUInt32()) + Avx2.Multiply(h2, k.R0.AsUInt32()) + Avx2.Multiply(h3, k.S4.AsUInt32()) + Avx2.Multiply(h4, k.S3.AsUInt32());
+            d.L3 = Avx2.Multiply(h0, k.R3.AsUInt32()) + Avx2.Multiply(h1, k.R2.AsUInt32()) + Avx2.Multiply(h2, k.R1.AsUInt32()) + Avx2.Multiply(h3, k.R0.AsUInt32()) + Avx2.Multiply(h4, k.S4.AsUInt32());
+            d.L4 = Avx2.Multiply(h0, k.R4.AsUInt32()) + Avx2.Multiply(h1, k.R3.AsUInt32()) + Avx2.Multiply(h2, k.R2.AsUInt32()) + Avx2.Multiply(h3, k.R1.AsUInt32()) + Avx2.Multiply(h4, k.R0.AsUInt32());
+        }
+        else
+        {
+            d.L0 = MultiplyLow32(h.L0, k.R0) + MultiplyLow32(h.L1, k.S4) + MultiplyLow32(h.L2, k.S3) + MultiplyLow32(h.L3, k.S2) + MultiplyLow32(h.L4, k.S1);
+            d.L1 = MultiplyLow32(h.L0, k.R1) + MultiplyLow32(h.L1, k.R0) + MultiplyLow32(h.L2, k.S4) + MultiplyLow32(h.L3, k.S3) + MultiplyLow32(h.L4, k.S2);
+            d.L2 = MultiplyLow32(h.L0, k.R2) + MultiplyLow32(h.L1, k.R1) + MultiplyLow32(h.L2, k.R0) + MultiplyLow32(h.L3, k.S4) + MultiplyLow32(h.L4, k.S3);
+            d.L3 = MultiplyLow32(h.L0, k.R3) + MultiplyLow32(h.L1, k.R2) + MultiplyLow32(h.L2, k.R1) + MultiplyLow32(h.L3, k.R0) + MultiplyLow32(h.L4, k.S4);
+            d.L4 = MultiplyLow32(h.L0, k.R4) + MultiplyLow32(h.L1, k.R3) + MultiplyLow32(h.L2, k.R2) + MultiplyLow32(h.L3, k.R1) + MultiplyLow32(h.L4, k.R0);
+        }
+    }
+
+    /// <summary>The portable VPMULUDQ.</summary>
+    private static Vector256<ulong> MultiplyLow32(Vector256<ulong> x, Vector256<ulong> y)
+    {
+        Vector256<ulong> low32 = Vector256.Create(0xFFFF_FFFFUL);
+        return (x & low32) * (y & low32);
     }
 
     /// <summary>
@@ -206,25 +256,4 @@ internal partial struct Poly1305
         c = d0 >> 26; d0 &= mask; d1 += c;
         c = d3 >> 26; d3 &= mask; d4 += c;
     }
-
-    /// <summary>The 64-bit products of the low 32 bits of each lane: VPMULUDQ.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<ulong> Multiply(Vector256<ulong> x, Vector256<ulong> y)
-    {
-        if (Avx2.IsSupported)
-        {
-            return Avx2.Multiply(x.AsUInt32(), y.AsUInt32());
-        }
-        Vector256<ulong> low32 = Vector256.Create(0xFFFF_FFFFUL);
-        return (x & low32) * (y & low32);
-    }
-
-    /// <summary>The low 64 bits of both blocks in each 128-bit half: VPUNPCKLQDQ.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<ulong> UnpackLow(Vector256<ulong> x, Vector256<ulong> y) =>
-        Avx2.IsSupported ? Avx2.UnpackLow(x, y) : Vector256.Create(x[0], y[0], x[2], y[2]);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<ulong> UnpackHigh(Vector256<ulong> x, Vector256<ulong> y) =>
-        Avx2.IsSupported ? Avx2.UnpackHigh(x, y) : Vector256.Create(x[1], y[1], x[3], y[3]);
 }

@@ -168,33 +168,33 @@ public class Poly1305LimbTests
         {
             Poly1305.Multiplier256 m = default, m2 = default;
             Poly1305.SetMultiplier(ref m, Lane256(k, 0), Lane256(k, 1), Lane256(k, 2), Lane256(k, 3), Lane256(k, 4));
-            Poly1305.Product256(Lane256(h, 0), Lane256(h, 1), Lane256(h, 2), Lane256(h, 3), Lane256(h, 4), ref m,
-                out Vector256<ulong> d0, out Vector256<ulong> d1, out Vector256<ulong> d2, out Vector256<ulong> d3, out Vector256<ulong> d4);
+            var hLanes = new Poly1305.Lanes256 { L0 = Lane256(h, 0), L1 = Lane256(h, 1), L2 = Lane256(h, 2), L3 = Lane256(h, 3), L4 = Lane256(h, 4) };
+            Poly1305.Product256(ref hLanes, ref m, out Poly1305.Lanes256 d);
             if (n is not null && k2 is not null)
             {
                 Poly1305.SetMultiplier(ref m2, Lane256(k2, 0), Lane256(k2, 1), Lane256(k2, 2), Lane256(k2, 3), Lane256(k2, 4));
-                Poly1305.Product256(Lane256(n, 0), Lane256(n, 1), Lane256(n, 2), Lane256(n, 3), Lane256(n, 4), ref m2,
-                    out Vector256<ulong> e0, out Vector256<ulong> e1, out Vector256<ulong> e2, out Vector256<ulong> e3, out Vector256<ulong> e4);
-                (d0, d1, d2, d3, d4) = (d0 + e0, d1 + e1, d2 + e2, d3 + e3, d4 + e4);
+                var nLanes = new Poly1305.Lanes256 { L0 = Lane256(n, 0), L1 = Lane256(n, 1), L2 = Lane256(n, 2), L3 = Lane256(n, 3), L4 = Lane256(n, 4) };
+                Poly1305.Product256(ref nLanes, ref m2, out Poly1305.Lanes256 e);
+                (d.L0, d.L1, d.L2, d.L3, d.L4) = (d.L0 + e.L0, d.L1 + e.L1, d.L2 + e.L2, d.L3 + e.L3, d.L4 + e.L4);
             }
-            Poly1305.Carry256(ref d0, ref d1, ref d2, ref d3, ref d4);
-            return Unlane256(d0, d1, d2, d3, d4);
+            Poly1305.Carry256(ref d.L0, ref d.L1, ref d.L2, ref d.L3, ref d.L4);
+            return Unlane256(d.L0, d.L1, d.L2, d.L3, d.L4);
         }
         else
         {
             Poly1305.Multiplier128 m = default, m2 = default;
             Poly1305.SetMultiplier(ref m, Lane128(k, 0), Lane128(k, 1), Lane128(k, 2), Lane128(k, 3), Lane128(k, 4));
-            Poly1305.Product128(Lane128(h, 0), Lane128(h, 1), Lane128(h, 2), Lane128(h, 3), Lane128(h, 4), ref m,
-                out Vector128<ulong> d0, out Vector128<ulong> d1, out Vector128<ulong> d2, out Vector128<ulong> d3, out Vector128<ulong> d4);
+            var hLanes = new Poly1305.Lanes128 { L0 = Lane128(h, 0), L1 = Lane128(h, 1), L2 = Lane128(h, 2), L3 = Lane128(h, 3), L4 = Lane128(h, 4) };
+            Poly1305.Product128(ref hLanes, ref m, out Poly1305.Lanes128 d);
             if (n is not null && k2 is not null)
             {
                 Poly1305.SetMultiplier(ref m2, Lane128(k2, 0), Lane128(k2, 1), Lane128(k2, 2), Lane128(k2, 3), Lane128(k2, 4));
-                Poly1305.Product128(Lane128(n, 0), Lane128(n, 1), Lane128(n, 2), Lane128(n, 3), Lane128(n, 4), ref m2,
-                    out Vector128<ulong> e0, out Vector128<ulong> e1, out Vector128<ulong> e2, out Vector128<ulong> e3, out Vector128<ulong> e4);
-                (d0, d1, d2, d3, d4) = (d0 + e0, d1 + e1, d2 + e2, d3 + e3, d4 + e4);
+                var nLanes = new Poly1305.Lanes128 { L0 = Lane128(n, 0), L1 = Lane128(n, 1), L2 = Lane128(n, 2), L3 = Lane128(n, 3), L4 = Lane128(n, 4) };
+                Poly1305.Product128(ref nLanes, ref m2, out Poly1305.Lanes128 e);
+                (d.L0, d.L1, d.L2, d.L3, d.L4) = (d.L0 + e.L0, d.L1 + e.L1, d.L2 + e.L2, d.L3 + e.L3, d.L4 + e.L4);
             }
-            Poly1305.Carry128(ref d0, ref d1, ref d2, ref d3, ref d4);
-            return Unlane128(d0, d1, d2, d3, d4);
+            Poly1305.Carry128(ref d.L0, ref d.L1, ref d.L2, ref d.L3, ref d.L4);
+            return Unlane128(d.L0, d.L1, d.L2, d.L3, d.L4);
         }
     }
 
