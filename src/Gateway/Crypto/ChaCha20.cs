@@ -16,7 +16,8 @@
 // with full-width loads and stores. Vector128 is the ARM64 (NEON) path and uses cross-platform Vector128 APIs only.
 //
 // Lengths that are not a whole number of batches fall through to narrower widths; the last partial batch is generated
-// into a stack buffer, XORed and zeroed.
+// into a stack buffer, XORed and zeroed. With 256-bit vectors, the last 4 blocks or fewer (and the first batch of a
+// short AEAD message) take the row path of ChaCha20.Rows256.cs instead of a whole 8-block batch.
 
 using System.Buffers.Binary;
 using System.Diagnostics;
@@ -120,6 +121,11 @@ internal static partial class ChaCha20
                 source = source[whole..];
                 destination = destination[whole..];
             }
+            else if (width >= ChaChaWidth.Vector256 && source.Length <= RowsSize256)
+            {
+                XorRows256(state, counter, source, destination);
+                return;
+            }
             else if (width <= ChaChaWidth.Vector128 || source.Length > batchSize / 2)
             {
                 // One more batch beats falling back to narrower or scalar code for the rest.
@@ -140,6 +146,13 @@ internal static partial class ChaCha20
     /// </summary>
     public static int FirstBatch(ChaChaWidth width, in ChaChaState state, int messageLength, Span<byte> keystream)
     {
+        if (width >= ChaChaWidth.Vector256 && BlockSize + messageLength <= RowsSize256)
+        {
+            Span<byte> rows = keystream[..RowsSize256];
+            rows.Clear();
+            XorRows256(state, 0, rows, rows);
+            return RowsSize256;
+        }
         ChaChaWidth first = width;
         while (first > ChaChaWidth.Vector128 && ((int)first / 2) * BlockSize >= BlockSize + messageLength)
         {

@@ -94,12 +94,12 @@ public static class ChaCha20Poly1305
         Span<byte> firstBatch = stackalloc byte[ChaCha20.MaxBatchSize];
         int generated = ChaCha20.FirstBatch(width, state, source.Length, firstBatch);
         var mac = new Poly1305(firstBatch);
+        Poly1305Width macWidth = Poly1305.WidthFor(width);
 
         // The associated data goes first, before destination changes, in case the caller placed it there.
-        mac.UpdatePadded(associatedData);
+        mac.UpdatePadded(macWidth, associatedData);
         Encrypt(width, state, firstBatch[..generated], source, destination);
-        mac.UpdatePadded(destination);
-        mac.UpdateLengths(associatedData.Length, source.Length);
+        mac.UpdatePaddedWithLengths(macWidth, destination, associatedData.Length);
         mac.Finish(tag);
 
         mac.Clear();
@@ -113,10 +113,10 @@ public static class ChaCha20Poly1305
         Span<byte> firstBatch = stackalloc byte[ChaCha20.MaxBatchSize];
         int generated = ChaCha20.FirstBatch(width, state, source.Length, firstBatch);
         var mac = new Poly1305(firstBatch);
+        Poly1305Width macWidth = Poly1305.WidthFor(width);
 
-        mac.UpdatePadded(associatedData);
-        mac.UpdatePadded(source);
-        mac.UpdateLengths(associatedData.Length, source.Length);
+        mac.UpdatePadded(macWidth, associatedData);
+        mac.UpdatePaddedWithLengths(macWidth, source, associatedData.Length);
         Span<byte> expectedTag = stackalloc byte[TagSize];
         mac.Finish(expectedTag);
         bool authentic = CryptographicOperations.FixedTimeEquals(expectedTag, tag);

@@ -1,6 +1,11 @@
-// Poly1305 (RFC 8439 section 2.5), scalar, radix 2^64.
+// Poly1305 (RFC 8439 section 2.5): the MAC state, the dispatch between paths, and the scalar path (radix 2^64).
 //
-// The accumulator h = h0 + h1*2^64 + h2*2^128 is kept partially reduced: below 2^130 + 2^128, so h2 stays under 8.
+// Paths: Scalar absorbs one block at a time; Vector128 (NEON on ARM64) and Vector256 (AVX2) absorb 2 or 4 blocks per
+// step in radix 2^26 with precomputed powers of r (Poly1305.Radix26.cs, Poly1305.Vector*.cs). The vector paths take
+// over only from VectorMinimumBlocks blocks on: below that, computing the powers costs more than it saves. Every path
+// leaves the same partially reduced h behind, so they can take turns on one message (associated data, ciphertext).
+//
+// Scalar: the accumulator h = h0 + h1*2^64 + h2*2^128 is kept partially reduced: below 6*2^128, so h2 stays under 8.
 // The clamped r = r0 + r1*2^64 has r0, r1 < 2^60, so every partial product of h*r fits in 128 bits without overflow.
 // Reduction modulo p = 2^130 - 5 folds the bits above 2^130 back in times 5 (2^130 = 5 mod p), as 4x + x.
 // The last step subtracts p at most once, selected with a mask rather than a branch. Carries are computed with
@@ -10,16 +15,44 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Security.Cryptography;
 
 namespace Branchgate.Crypto;
 
-internal struct Poly1305
+/// <summary>How many blocks a Poly1305 step absorbs in parallel; the value is the block count.</summary>
+internal enum Poly1305Width
+{
+    Scalar = 1,
+    Vector128 = 2,
+    Vector256 = 4,
+}
+
+internal partial struct Poly1305
 {
     public const int KeySize = 32;
     public const int TagSize = 16;
     public const int BlockSize = 16;
+
+    // Read once: the JIT (and NativeAOT, for its target instruction set) turns these into constants. The vector paths
+    // load blocks as little-endian words.
+    private static readonly bool s_vector256 = Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian;
+    private static readonly bool s_vector128 = Vector128.IsHardwareAccelerated && BitConverter.IsLittleEndian;
+
+    /// <summary>The widest path this machine accelerates.</summary>
+    public static Poly1305Width PreferredWidth =>
+        s_vector256 ? Poly1305Width.Vector256
+        : s_vector128 ? Poly1305Width.Vector128
+        : Poly1305Width.Scalar;
+
+    /// <summary>The Poly1305 path that goes with a ChaCha20 width: the same vector registers, at most 256 bits wide.</summary>
+    public static Poly1305Width WidthFor(ChaChaWidth width) => width switch
+    {
+        ChaChaWidth.Scalar => Poly1305Width.Scalar,
+        ChaChaWidth.Vector128 => Poly1305Width.Vector128,
+        _ => Poly1305Width.Vector256,
+    };
 
     private readonly ulong _r0, _r1, _s0, _s1;
     private ulong _h0, _h1, _h2;
@@ -33,53 +66,89 @@ internal struct Poly1305
         _s1 = BinaryPrimitives.ReadUInt64LittleEndian(key[24..]);
     }
 
-    /// <summary>The standalone MAC of RFC 8439 section 2.5: a short last block is padded with 0x01 then zeros.</summary>
-    public static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag)
+    /// <summary>The standalone MAC of RFC 8439 section 2.5, on the preferred path.</summary>
+    public static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag) =>
+        Compute(PreferredWidth, key, message, tag);
+
+    /// <summary>
+    /// The standalone MAC of RFC 8439 section 2.5: a short last block is padded with 0x01 then zeros. A vector
+    /// <paramref name="width"/> takes over from <paramref name="vectorFrom"/> blocks on (tests lower it to reach the
+    /// vector code with short messages).
+    /// </summary>
+    [SkipLocalsInit]
+    public static void Compute(Poly1305Width width, ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag, int vectorFrom = VectorMinimumBlocks)
     {
         var mac = new Poly1305(key);
         int whole = message.Length & ~(BlockSize - 1);
-        mac.Blocks(message[..whole]);
-        if (whole < message.Length)
+        Span<byte> last = stackalloc byte[BlockSize];
+        last.Clear();
+        int partial = message.Length - whole;
+        if (partial > 0)
         {
-            Span<byte> last = stackalloc byte[BlockSize];
-            last.Clear();
             message[whole..].CopyTo(last);
-            last[message.Length - whole] = 1;
-            mac.Block(
-                BinaryPrimitives.ReadUInt64LittleEndian(last),
-                BinaryPrimitives.ReadUInt64LittleEndian(last[8..]),
-                highBit: 0);
+            last[partial] = 1;
         }
+        // The padded block carries its own 0x01: no 2^128 bit.
+        mac.Absorb(width, message[..whole], partial > 0 ? last : default, lastHighBit: partial > 0 ? 0UL : 1UL, vectorFrom);
         mac.Finish(tag);
         mac.Clear();
+        CryptographicOperations.ZeroMemory(last);
     }
 
     /// <summary>
     /// Absorbs <paramref name="data"/> followed by zeros up to a multiple of 16 bytes, the AEAD's pad16 (RFC 8439
     /// section 2.8): unlike the standalone MAC, a padded block counts as a full block.
     /// </summary>
-    public void UpdatePadded(ReadOnlySpan<byte> data)
+    [SkipLocalsInit]
+    public void UpdatePadded(Poly1305Width width, ReadOnlySpan<byte> data)
     {
         int whole = data.Length & ~(BlockSize - 1);
-        Blocks(data[..whole]);
-        if (whole < data.Length)
-        {
-            Span<byte> last = stackalloc byte[BlockSize];
-            last.Clear();
-            data[whole..].CopyTo(last);
-            Blocks(last);
-        }
+        Span<byte> last = stackalloc byte[BlockSize];
+        last.Clear();
+        data[whole..].CopyTo(last);
+        Absorb(width, data[..whole], whole < data.Length ? last : default, lastHighBit: 1, VectorMinimumBlocks);
+        CryptographicOperations.ZeroMemory(last);
     }
 
-    /// <summary>The AEAD's final block: both lengths as 64-bit little-endian integers.</summary>
-    public void UpdateLengths(int associatedDataLength, int ciphertextLength) =>
-        Block((ulong)associatedDataLength, (ulong)ciphertextLength, highBit: 1);
+    /// <summary>
+    /// The end of the AEAD's MAC input (RFC 8439 section 2.8): <paramref name="ciphertext"/>, its pad16, and the lengths
+    /// block, absorbed in one go so that the vector paths cover the padding and lengths blocks too.
+    /// </summary>
+    [SkipLocalsInit]
+    public void UpdatePaddedWithLengths(Poly1305Width width, ReadOnlySpan<byte> ciphertext, int associatedDataLength)
+    {
+        int whole = ciphertext.Length & ~(BlockSize - 1);
+        Span<byte> tail = stackalloc byte[2 * BlockSize];
+        tail.Clear();
+        int tailLength = BlockSize;
+        if (whole < ciphertext.Length)
+        {
+            ciphertext[whole..].CopyTo(tail);
+            tailLength = 2 * BlockSize;
+        }
+        BinaryPrimitives.WriteUInt64LittleEndian(tail[(tailLength - BlockSize)..], (ulong)associatedDataLength);
+        BinaryPrimitives.WriteUInt64LittleEndian(tail[(tailLength - 8)..], (ulong)ciphertext.Length);
+        Absorb(width, ciphertext[..whole], tail[..tailLength], lastHighBit: 1, VectorMinimumBlocks);
+        CryptographicOperations.ZeroMemory(tail);
+    }
 
     public readonly void Finish(Span<byte> tag)
     {
         Debug.Assert(tag.Length >= TagSize);
         ulong h0 = _h0, h1 = _h1, h2 = _h2;
+        Reduce(ref h0, ref h1, ref h2);
 
+        // tag = (h + s) mod 2^128
+        h0 = AddWithCarry(h0, _s0, 0, out ulong carry);
+        h1 = h1 + _s1 + carry;
+        BinaryPrimitives.WriteUInt64LittleEndian(tag, h0);
+        BinaryPrimitives.WriteUInt64LittleEndian(tag[8..], h1);
+    }
+
+    /// <summary>h mod p, for a partially reduced h (below 2p).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Reduce(ref ulong h0, ref ulong h1, ref ulong h2)
+    {
         // g = h + 5 reaches 2^130 exactly when h >= p; then h - p = g mod 2^130. h < 2p, so once is enough.
         ulong g0 = AddWithCarry(h0, 5, 0, out ulong carry);
         ulong g1 = AddWithCarry(h1, 0, carry, out carry);
@@ -87,29 +156,54 @@ internal struct Poly1305
         ulong useG = 0 - (g2 >> 2);
         h0 = (h0 & ~useG) | (g0 & useG);
         h1 = (h1 & ~useG) | (g1 & useG);
-
-        // tag = (h + s) mod 2^128
-        h0 = AddWithCarry(h0, _s0, 0, out carry);
-        h1 = h1 + _s1 + carry;
-        BinaryPrimitives.WriteUInt64LittleEndian(tag, h0);
-        BinaryPrimitives.WriteUInt64LittleEndian(tag[8..], h1);
+        h2 = (h2 & ~useG) | (g2 & 3 & useG);
     }
 
     /// <summary>Zeroes the key and the accumulator.</summary>
     public void Clear() =>
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(MemoryMarshal.CreateSpan(ref this, 1)));
 
-    /// <summary>Absorbs whole 16-byte blocks.</summary>
-    private void Blocks(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Absorbs the whole blocks of <paramref name="blocks"/>, then the whole blocks of <paramref name="extra"/> (at most
+    /// two, staged by the caller); every block gets the 2^128 bit except that the very last one gets
+    /// <paramref name="lastHighBit"/>. A vector path needs at least one whole group (as many blocks as it has lanes).
+    /// </summary>
+    private void Absorb(Poly1305Width width, ReadOnlySpan<byte> blocks, ReadOnlySpan<byte> extra, ulong lastHighBit, int vectorFrom)
+    {
+        Debug.Assert(blocks.Length % BlockSize == 0 && extra.Length % BlockSize == 0 && extra.Length <= 2 * BlockSize);
+        int count = (blocks.Length + extra.Length) / BlockSize;
+        if (width == Poly1305Width.Vector256 && count >= Math.Max(vectorFrom, 4))
+        {
+            Absorb256(ref _h0, ref _h1, ref _h2, _r0, _r1, blocks, extra, lastHighBit);
+        }
+        else if (width == Poly1305Width.Vector128 && count >= Math.Max(vectorFrom, 2))
+        {
+            Absorb128(ref _h0, ref _h1, ref _h2, _r0, _r1, blocks, extra, lastHighBit);
+        }
+        else if (extra.IsEmpty)
+        {
+            Blocks(blocks, lastHighBit);
+        }
+        else
+        {
+            Blocks(blocks, 1);
+            Blocks(extra, lastHighBit);
+        }
+    }
+
+    /// <summary>Absorbs whole 16-byte blocks, one at a time; the last one gets <paramref name="lastHighBit"/>.</summary>
+    private void Blocks(ReadOnlySpan<byte> data, ulong lastHighBit)
     {
         Debug.Assert(data.Length % BlockSize == 0);
         ulong h0 = _h0, h1 = _h1, h2 = _h2, r0 = _r0, r1 = _r1;
         ref byte start = ref MemoryMarshal.GetReference(data);
-        for (nuint offset = 0; offset < (nuint)data.Length; offset += BlockSize)
+        nuint length = (nuint)data.Length;
+        for (nuint offset = 0; offset < length; offset += BlockSize)
         {
             ulong m0 = ReadLittleEndian(ref Unsafe.Add(ref start, offset));
             ulong m1 = ReadLittleEndian(ref Unsafe.Add(ref start, offset + 8));
-            Absorb(ref h0, ref h1, ref h2, m0, m1, 1, r0, r1);
+            ulong highBit = offset + BlockSize < length ? 1 : lastHighBit;
+            AbsorbBlock(ref h0, ref h1, ref h2, m0, m1, highBit, r0, r1);
         }
         _h0 = h0;
         _h1 = h1;
@@ -123,11 +217,9 @@ internal struct Poly1305
         return BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value);
     }
 
-    private void Block(ulong m0, ulong m1, ulong highBit) => Absorb(ref _h0, ref _h1, ref _h2, m0, m1, highBit, _r0, _r1);
-
     /// <summary>h = (h + m + highBit*2^128) * r mod p, partially reduced.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Absorb(ref ulong h0, ref ulong h1, ref ulong h2, ulong m0, ulong m1, ulong highBit, ulong r0, ulong r1)
+    private static void AbsorbBlock(ref ulong h0, ref ulong h1, ref ulong h2, ulong m0, ulong m1, ulong highBit, ulong r0, ulong r1)
     {
         h0 = AddWithCarry(h0, m0, 0, out ulong carry);
         h1 = AddWithCarry(h1, m1, carry, out carry);

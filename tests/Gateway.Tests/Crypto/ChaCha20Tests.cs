@@ -240,6 +240,45 @@ public class ChaCha20Tests
         Assert.Equal(plaintext, inPlace);
     }
 
+    /// <summary>
+    /// Every length up to 1100 bytes (past a whole 16-block batch and the tails after it, including the row path of at
+    /// most 4 blocks), from a counter just below the 32-bit wrap and from one far from it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ChaChaTestData.Paths), MemberType = typeof(ChaChaTestData))]
+    public void EveryLength_MatchesTheScalarBlockFunction(ChaChaPath path)
+    {
+        ChaChaWidth width = path.Width();
+        var random = new Random(1100 + (int)path);
+        var key = new byte[32];
+        var nonce = new byte[12];
+        random.NextBytes(key);
+        random.NextBytes(nonce);
+        ChaChaState state = default;
+        ChaCha20.Initialize(ref state, key, nonce);
+        var data = new byte[1100];
+        random.NextBytes(data);
+        var block = new byte[64];
+        foreach (uint counter in new[] { uint.MaxValue - 2, 1u })
+        {
+            var expected = new byte[data.Length];
+            for (int offset = 0; offset < data.Length; offset += 64)
+            {
+                ChaCha20.Block(state, counter + (uint)(offset / 64), block);
+                for (int j = offset; j < Math.Min(data.Length, offset + 64); j++)
+                {
+                    expected[j] = (byte)(data[j] ^ block[j - offset]);
+                }
+            }
+            var actual = new byte[data.Length];
+            for (int length = 0; length <= data.Length; length++)
+            {
+                ChaCha20.Xor(width, state, counter, data.AsSpan(0, length), actual.AsSpan(0, length));
+                Assert.True(expected.AsSpan(0, length).SequenceEqual(actual.AsSpan(0, length)), $"length {length}, counter {counter}");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(ChaChaTestData.Paths), MemberType = typeof(ChaChaTestData))]
     public void EveryPathMatchesTheScalarBlockFunction(ChaChaPath path)

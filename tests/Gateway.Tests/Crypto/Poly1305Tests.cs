@@ -5,6 +5,14 @@ using Branchgate.Crypto;
 
 namespace Branchgate.Tests.Crypto;
 
+/// <summary>The Poly1305 code paths, as theory data (the production enum, Poly1305Width, is internal).</summary>
+public enum Poly1305Path
+{
+    Scalar,
+    Vector128,
+    Vector256,
+}
+
 public class Poly1305Tests
 {
     private static byte[] Hex(string hex) => ChaChaTestData.Hex(hex);
@@ -110,6 +118,35 @@ public class Poly1305Tests
 
     public static TheoryData<int> VectorNumbers => new(Enumerable.Range(0, Vectors.Length));
 
+    public static TheoryData<Poly1305Path> MacPaths => new(Enum.GetValues<Poly1305Path>());
+
+    public static TheoryData<Poly1305Path, int> MacPathsAndVectors
+    {
+        get
+        {
+            var data = new TheoryData<Poly1305Path, int>();
+            foreach (Poly1305Path path in Enum.GetValues<Poly1305Path>())
+            {
+                for (int i = 0; i < Vectors.Length; i++)
+                {
+                    data.Add(path, i);
+                }
+            }
+            return data;
+        }
+    }
+
+    private static Poly1305Width Width(Poly1305Path path) => path switch
+    {
+        Poly1305Path.Scalar => Poly1305Width.Scalar,
+        Poly1305Path.Vector128 => Poly1305Width.Vector128,
+        Poly1305Path.Vector256 => Poly1305Width.Vector256,
+        _ => throw new ArgumentOutOfRangeException(nameof(path)),
+    };
+
+    /// <summary>Blocks a vector path needs at least (one group), below which it hands over to the scalar code.</summary>
+    private static int Lanes(Poly1305Path path) => (int)Width(path);
+
     public static TheoryData<ChaChaPath, int> KeyGenerationCases => ChaChaTestData.PathsAnd(KeyGenerationVectors.Length);
 
     [Theory]
@@ -121,6 +158,133 @@ public class Poly1305Tests
         Poly1305.Compute(key, message, tag);
         Assert.Equal(expected, tag);
         Assert.Equal(expected, ReferenceMac(key, message));
+    }
+
+    /// <summary>
+    /// Every RFC vector through every path, with the vector paths taking over as soon as the message has one group of
+    /// blocks (the production threshold would leave these short messages to the scalar code).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(MacPathsAndVectors))]
+    public void Mac_Rfc8439_EveryPath(Poly1305Path path, int vector)
+    {
+        var (key, message, expected) = Vectors[vector];
+        var tag = new byte[16];
+        Poly1305.Compute(Width(path), key, message, tag, vectorFrom: 0);
+        Assert.Equal(expected, tag);
+        Poly1305.Compute(Width(path), key, message, tag);
+        Assert.Equal(expected, tag);
+    }
+
+    /// <summary>
+    /// Every message length from 0 to 40 blocks and a bit, so each vector path meets every shape of its input: first
+    /// group partial by 0-3 blocks, an odd or even number of whole groups in the loop (single or double steps), a last
+    /// block that is whole or padded, and the smallest counts it accepts. Random keys and data, then all 0xFF data
+    /// with the largest clamped r, which pushes every limb and the lazy carries to their maximum.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(MacPaths))]
+    public void Mac_EveryLength_MatchesBigIntegerReference(Poly1305Path path)
+    {
+        var random = new Random(2605 + (int)path);
+        var tag = new byte[16];
+        for (int length = 0; length <= 40 * 16 + 17; length++)
+        {
+            foreach (bool saturated in new[] { false, true })
+            {
+                byte[] key = saturated ? MaximalKey() : RandomBytes(random, 32, saturate: false);
+                byte[] message = new byte[length];
+                if (saturated)
+                {
+                    Array.Fill(message, (byte)0xFF);
+                }
+                else
+                {
+                    random.NextBytes(message);
+                }
+                byte[] expected = ReferenceMac(key, message);
+                Poly1305.Compute(Width(path), key, message, tag, vectorFrom: 0);
+                Assert.True(expected.AsSpan().SequenceEqual(tag), $"length {length}, saturated {saturated}, vector from 0");
+                Poly1305.Compute(Width(path), key, message, tag);
+                Assert.True(expected.AsSpan().SequenceEqual(tag), $"length {length}, saturated {saturated}");
+            }
+        }
+    }
+
+    /// <summary>r at its clamped maximum (0x0ffffffc0ffffffc0ffffffc0fffffff) and s all ones.</summary>
+    private static byte[] MaximalKey()
+    {
+        byte[] key = new byte[32];
+        Array.Fill(key, (byte)0xFF);
+        return key;
+    }
+
+    /// <summary>
+    /// The AEAD's MAC input (RFC 8439 section 2.8: associated data, pad16, ciphertext, pad16, both lengths) the way
+    /// Seal and Open absorb it, on every path, against the BigInteger MAC of the concatenation. Long associated data
+    /// reaches the vector code too, so a nonzero accumulator enters the vector paths from either call.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(MacPaths))]
+    public void AeadMacInput_MatchesBigIntegerReference(Poly1305Path path)
+    {
+        var random = new Random(8439 + (int)path);
+        var tag = new byte[16];
+        for (int i = 0; i < 2000; i++)
+        {
+            byte[] key = RandomBytes(random, 32, saturate: i % 4 == 0);
+            byte[] associatedData = RandomBytes(random, random.Next(i % 3 == 0 ? 400 : 40), saturate: i % 2 == 0);
+            byte[] ciphertext = RandomBytes(random, random.Next(i % 5 == 0 ? 3000 : 300), saturate: i % 2 == 0);
+
+            var mac = new Poly1305(key);
+            mac.UpdatePadded(Width(path), associatedData);
+            mac.UpdatePaddedWithLengths(Width(path), ciphertext, associatedData.Length);
+            mac.Finish(tag);
+
+            byte[] input = [
+                .. associatedData, .. new byte[(16 - associatedData.Length % 16) % 16],
+                .. ciphertext, .. new byte[(16 - ciphertext.Length % 16) % 16],
+                .. BitConverter.GetBytes((ulong)associatedData.Length), .. BitConverter.GetBytes((ulong)ciphertext.Length),
+            ];
+            Assert.True(ReferenceMac(key, input).AsSpan().SequenceEqual(tag), $"case {i}: {associatedData.Length} + {ciphertext.Length} bytes");
+        }
+    }
+
+    /// <summary>The paths agree with each other, forced or at the production threshold, on random keys and lengths.</summary>
+    [Fact]
+    public void Mac_AllPathsAgree()
+    {
+        var random = new Random(4);
+        var expected = new byte[16];
+        var tag = new byte[16];
+        for (int i = 0; i < 3000; i++)
+        {
+            byte[] key = RandomBytes(random, 32, saturate: i % 3 == 0);
+            byte[] message = RandomBytes(random, random.Next(9001), saturate: i % 2 == 0);
+            Poly1305.Compute(Poly1305Width.Scalar, key, message, expected);
+            foreach (Poly1305Path path in Enum.GetValues<Poly1305Path>())
+            {
+                Poly1305.Compute(Width(path), key, message, tag);
+                Assert.True(expected.AsSpan().SequenceEqual(tag), $"case {i}, {path}, length {message.Length}");
+                Poly1305.Compute(Width(path), key, message, tag, vectorFrom: Lanes(path));
+                Assert.True(expected.AsSpan().SequenceEqual(tag), $"case {i}, {path} forced, length {message.Length}");
+            }
+            Poly1305.Compute(key, message, tag);
+            Assert.True(expected.AsSpan().SequenceEqual(tag), $"case {i}, preferred path, length {message.Length}");
+        }
+    }
+
+    [Fact]
+    public void PreferredWidth_IsTheWidestThisMachineAccelerates()
+    {
+        Poly1305Width expected = System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? Poly1305Width.Vector256
+            : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? Poly1305Width.Vector128
+            : Poly1305Width.Scalar;
+        Assert.Equal(expected, Poly1305.PreferredWidth);
+        Assert.Equal(Poly1305Width.Scalar, Poly1305.WidthFor(ChaChaWidth.Scalar));
+        Assert.Equal(Poly1305Width.Vector128, Poly1305.WidthFor(ChaChaWidth.Vector128));
+        Assert.Equal(Poly1305Width.Vector256, Poly1305.WidthFor(ChaChaWidth.Vector256));
+        Assert.Equal(Poly1305Width.Vector256, Poly1305.WidthFor(ChaChaWidth.Vector512));
     }
 
     [Theory]
