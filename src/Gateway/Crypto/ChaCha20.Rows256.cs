@@ -23,8 +23,8 @@ internal static partial class ChaCha20
     public const int RowsSize256 = 4 * BlockSize;
 
     /// <summary>
-    /// XORs the keystream of blocks <paramref name="counter"/> .. counter+3 into at most 256 bytes; a partial last
-    /// block goes through a stack buffer.
+    /// XORs the keystream of blocks <paramref name="counter"/> .. counter+3 into at most 256 bytes, straight from the
+    /// registers; only a last partial 32-byte piece goes through a stack buffer.
     /// </summary>
     [SkipLocalsInit]
     private static void XorRows256(in ChaChaState state, uint counter, ReadOnlySpan<byte> source, Span<byte> destination)
@@ -33,30 +33,48 @@ internal static partial class ChaCha20
         Rows256(state, counter, out Vector256<uint> a01, out Vector256<uint> b01, out Vector256<uint> c01, out Vector256<uint> d01,
             out Vector256<uint> a23, out Vector256<uint> b23, out Vector256<uint> c23, out Vector256<uint> d23);
 
-        Span<Vector256<byte>> keystream = stackalloc Vector256<byte>[8];
         // Block j is the low (even j) or high (odd j) half of each row: 32 bytes of words 0-7, then 32 of words 8-15.
-        keystream[0] = Vector256.Create(a01.GetLower(), b01.GetLower()).AsByte();
-        keystream[1] = Vector256.Create(c01.GetLower(), d01.GetLower()).AsByte();
-        keystream[2] = Vector256.Create(a01.GetUpper(), b01.GetUpper()).AsByte();
-        keystream[3] = Vector256.Create(c01.GetUpper(), d01.GetUpper()).AsByte();
-        keystream[4] = Vector256.Create(a23.GetLower(), b23.GetLower()).AsByte();
-        keystream[5] = Vector256.Create(c23.GetLower(), d23.GetLower()).AsByte();
-        keystream[6] = Vector256.Create(a23.GetUpper(), b23.GetUpper()).AsByte();
-        keystream[7] = Vector256.Create(c23.GetUpper(), d23.GetUpper()).AsByte();
-
         ref byte src = ref MemoryMarshal.GetReference(source);
         ref byte dst = ref MemoryMarshal.GetReference(destination);
         nuint length = (nuint)source.Length;
-        nuint offset = 0;
-        for (int chunk = 0; offset + 32 <= length; chunk++, offset += 32)
+        if (XorRowsPiece(Vector256.Create(a01.GetLower(), b01.GetLower()), ref src, ref dst, 0, length)
+            && XorRowsPiece(Vector256.Create(c01.GetLower(), d01.GetLower()), ref src, ref dst, 32, length)
+            && XorRowsPiece(Vector256.Create(a01.GetUpper(), b01.GetUpper()), ref src, ref dst, 64, length)
+            && XorRowsPiece(Vector256.Create(c01.GetUpper(), d01.GetUpper()), ref src, ref dst, 96, length)
+            && XorRowsPiece(Vector256.Create(a23.GetLower(), b23.GetLower()), ref src, ref dst, 128, length)
+            && XorRowsPiece(Vector256.Create(c23.GetLower(), d23.GetLower()), ref src, ref dst, 160, length)
+            && XorRowsPiece(Vector256.Create(a23.GetUpper(), b23.GetUpper()), ref src, ref dst, 192, length))
         {
-            (Vector256.LoadUnsafe(ref src, offset) ^ keystream[chunk]).StoreUnsafe(ref dst, offset);
+            XorRowsPiece(Vector256.Create(c23.GetUpper(), d23.GetUpper()), ref src, ref dst, 224, length);
+        }
+    }
+
+    /// <summary>
+    /// XORs 32 bytes of keystream at <paramref name="offset"/>, or as much of them as is left before
+    /// <paramref name="length"/>; false when the data ends here.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool XorRowsPiece(Vector256<uint> keystream, ref byte source, ref byte destination, nuint offset, nuint length)
+    {
+        if (offset + 32 <= length)
+        {
+            (Vector256.LoadUnsafe(ref source, offset) ^ keystream.AsByte()).StoreUnsafe(ref destination, offset);
+            return offset + 32 < length;
         }
         if (offset < length)
         {
-            XorBytes(source[(int)offset..], MemoryMarshal.AsBytes(keystream)[(int)offset..], destination[(int)offset..]);
+            XorPartialPiece(keystream, ref Unsafe.Add(ref source, offset), ref Unsafe.Add(ref destination, offset), (int)(length - offset));
         }
-        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(keystream));
+        return false;
+    }
+
+    [SkipLocalsInit]
+    private static void XorPartialPiece(Vector256<uint> keystream, ref byte source, ref byte destination, int length)
+    {
+        Span<byte> piece = stackalloc byte[32];
+        keystream.AsByte().StoreUnsafe(ref MemoryMarshal.GetReference(piece));
+        XorBytes(MemoryMarshal.CreateReadOnlySpan(ref source, length), piece, MemoryMarshal.CreateSpan(ref destination, length));
+        CryptographicOperations.ZeroMemory(piece);
     }
 
     /// <summary>Blocks counter .. counter+3, state added back in: rows of blocks 0 and 1, then of blocks 2 and 3.</summary>

@@ -7,6 +7,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Branchgate.Crypto;
 
@@ -95,9 +96,12 @@ internal static partial class ChaCha20
         c += d; b = RotateLeft(b ^ c, 7);
     }
 
+    /// <summary>VPROLD where AVX-512 is there (one instruction instead of two shifts and an OR).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> RotateLeft(Vector512<uint> value, [ConstantExpected] int count) =>
-        Vector512.ShiftLeft(value, count) | Vector512.ShiftRightLogical(value, 32 - count);
+    private static Vector512<uint> RotateLeft(Vector512<uint> value, [ConstantExpected(Min = 1, Max = 31)] byte count) =>
+        Avx512F.IsSupported
+            ? Avx512F.RotateLeft(value, count)
+            : Vector512.ShiftLeft(value, count) | Vector512.ShiftRightLogical(value, 32 - count);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<uint> RotateLeft16(Vector512<uint> value) =>

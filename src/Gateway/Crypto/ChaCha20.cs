@@ -54,6 +54,9 @@ internal static partial class ChaCha20
     /// <summary>Bytes in the largest batch (16 blocks), the size of a buffer that can hold any batch.</summary>
     public const int MaxBatchSize = (int)ChaChaWidth.Vector512 * BlockSize;
 
+    /// <summary>Zeros to XOR a batch of keystream out of, instead of clearing the buffer it goes into first.</summary>
+    private static readonly byte[] s_zeros = new byte[MaxBatchSize];
+
     // Read once: the JIT turns static readonly fields of an initialized class into constants.
     private static readonly bool s_vector512 = Vector512.IsHardwareAccelerated;
     private static readonly bool s_vector256 = Vector256.IsHardwareAccelerated;
@@ -148,9 +151,7 @@ internal static partial class ChaCha20
     {
         if (width >= ChaChaWidth.Vector256 && BlockSize + messageLength <= RowsSize256)
         {
-            Span<byte> rows = keystream[..RowsSize256];
-            rows.Clear();
-            XorRows256(state, 0, rows, rows);
+            XorRows256(state, 0, s_zeros.AsSpan(0, RowsSize256), keystream[..RowsSize256]);
             return RowsSize256;
         }
         ChaChaWidth first = width;
@@ -159,9 +160,7 @@ internal static partial class ChaCha20
             first = (ChaChaWidth)((int)first / 2);
         }
         int size = (int)first * BlockSize;
-        Span<byte> batch = keystream[..size];
-        batch.Clear();
-        XorBatches(first, state, 0, batch, batch);
+        XorBatches(first, state, 0, s_zeros.AsSpan(0, size), keystream[..size]);
         return size;
     }
 
@@ -174,6 +173,13 @@ internal static partial class ChaCha20
         ref byte dst = ref MemoryMarshal.GetReference(destination);
         nuint length = (nuint)source.Length;
         nuint i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 32 <= length; i += 32)
+            {
+                (Vector256.LoadUnsafe(ref src, i) ^ Vector256.LoadUnsafe(ref key, i)).StoreUnsafe(ref dst, i);
+            }
+        }
         for (; i + 16 <= length; i += 16)
         {
             (Vector128.LoadUnsafe(ref src, i) ^ Vector128.LoadUnsafe(ref key, i)).StoreUnsafe(ref dst, i);
@@ -213,9 +219,9 @@ internal static partial class ChaCha20
     [SkipLocalsInit]
     private static void XorPartialBatch(ChaChaWidth width, in ChaChaState state, uint counter, ReadOnlySpan<byte> source, Span<byte> destination)
     {
-        Span<byte> keystream = stackalloc byte[(int)width * BlockSize];
-        keystream.Clear();
-        XorBatches(width, state, counter, keystream, keystream);
+        int size = (int)width * BlockSize;
+        Span<byte> keystream = stackalloc byte[size];
+        XorBatches(width, state, counter, s_zeros.AsSpan(0, size), keystream);
         XorBytes(source, keystream, destination);
         CryptographicOperations.ZeroMemory(keystream);
     }

@@ -75,13 +75,11 @@ internal partial struct Poly1305
     /// <paramref name="width"/> takes over from <paramref name="vectorFrom"/> blocks on (tests lower it to reach the
     /// vector code with short messages).
     /// </summary>
-    [SkipLocalsInit]
     public static void Compute(Poly1305Width width, ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag, int vectorFrom = VectorMinimumBlocks)
     {
         var mac = new Poly1305(key);
         int whole = message.Length & ~(BlockSize - 1);
-        Span<byte> last = stackalloc byte[BlockSize];
-        last.Clear();
+        Span<byte> last = stackalloc byte[BlockSize]; // zeroed: the padding
         int partial = message.Length - whole;
         if (partial > 0)
         {
@@ -99,27 +97,27 @@ internal partial struct Poly1305
     /// Absorbs <paramref name="data"/> followed by zeros up to a multiple of 16 bytes, the AEAD's pad16 (RFC 8439
     /// section 2.8): unlike the standalone MAC, a padded block counts as a full block.
     /// </summary>
-    [SkipLocalsInit]
     public void UpdatePadded(Poly1305Width width, ReadOnlySpan<byte> data)
     {
+        if (data.IsEmpty)
+        {
+            return; // WireGuard's transport data has no associated data.
+        }
         int whole = data.Length & ~(BlockSize - 1);
-        Span<byte> last = stackalloc byte[BlockSize];
-        last.Clear();
+        Span<byte> last = stackalloc byte[BlockSize]; // zeroed: the padding
         data[whole..].CopyTo(last);
+        // Associated data and ciphertext are public: the copies need no zeroing.
         Absorb(width, data[..whole], whole < data.Length ? last : default, lastHighBit: 1, VectorMinimumBlocks);
-        CryptographicOperations.ZeroMemory(last);
     }
 
     /// <summary>
     /// The end of the AEAD's MAC input (RFC 8439 section 2.8): <paramref name="ciphertext"/>, its pad16, and the lengths
     /// block, absorbed in one go so that the vector paths cover the padding and lengths blocks too.
     /// </summary>
-    [SkipLocalsInit]
     public void UpdatePaddedWithLengths(Poly1305Width width, ReadOnlySpan<byte> ciphertext, int associatedDataLength)
     {
         int whole = ciphertext.Length & ~(BlockSize - 1);
-        Span<byte> tail = stackalloc byte[2 * BlockSize];
-        tail.Clear();
+        Span<byte> tail = stackalloc byte[2 * BlockSize]; // zeroed: the padding
         int tailLength = BlockSize;
         if (whole < ciphertext.Length)
         {
@@ -129,7 +127,6 @@ internal partial struct Poly1305
         BinaryPrimitives.WriteUInt64LittleEndian(tail[(tailLength - BlockSize)..], (ulong)associatedDataLength);
         BinaryPrimitives.WriteUInt64LittleEndian(tail[(tailLength - 8)..], (ulong)ciphertext.Length);
         Absorb(width, ciphertext[..whole], tail[..tailLength], lastHighBit: 1, VectorMinimumBlocks);
-        CryptographicOperations.ZeroMemory(tail);
     }
 
     public readonly void Finish(Span<byte> tag)
