@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Sockets;
+using Branchgate.Appliance.Model;
+using Branchgate.Device;
+using Branchgate.Platform.Linux.Interop;
+using Branchgate.Platform.Linux.Netlink.Route;
+
+namespace Branchgate.Appliance.Runtime;
+
+// Apply: runs on the control thread only. Interfaces that are no longer wanted are removed first (which removes
+// their addresses and routes with them), then each wanted interface is created when missing and reconciled: the
+// device first (keys, port, peers), then the kernel (link, addresses, routes).
+public sealed partial class ApplianceRuntime
+{
+    private readonly Dictionary<string, DeviceHost> _hosts = new(StringComparer.Ordinal);
+    private volatile Dictionary<string, DeviceHost> _hostsView = new Dictionary<string, DeviceHost>();
+    private RouteNetlink _netlink = null!;
+
+    /// <summary>What the control thread last made (or tried to make) true; the reconcile loop keeps it true.</summary>
+    private volatile ApplianceConfig _target = ApplianceConfig.Empty;
+
+    /// <summary>Makes <paramref name="desired"/> true; returns the number of changes made.</summary>
+    /// <exception cref="ApplyException">A step failed (earlier steps stay done; the caller rolls back).</exception>
+    private int Apply(ApplianceConfig desired)
+    {
+        _target = desired;
+        int changes = 0;
+        try
+        {
+            foreach (var name in _hosts.Keys.ToList())
+            {
+                if (desired.FindInterface(name) is null || _hosts[name].Device.Stopped.IsCompleted)
+                {
+                    RemoveHost(name);
+                    changes++;
+                }
+            }
+
+            foreach (var config in desired.Interfaces)
+            {
+                if (!_hosts.TryGetValue(config.Name, out var host))
+                {
+                    host = CreateHost(config.Name);
+                    changes++;
+                }
+
+                var sites = desired.SitesOf(config.Name).Where(s => s.Enabled).ToList();
+                changes += DeviceReconciler.Reconcile(host, config, sites, EndpointOf);
+                changes += KernelReconciler.Reconcile(_netlink, host, config, sites);
+            }
+        }
+        finally
+        {
+            _hostsView = new Dictionary<string, DeviceHost>(_hosts, StringComparer.Ordinal);
+        }
+
+        return changes;
+    }
+
+    private DeviceHost CreateHost(string name)
+    {
+        DeviceHost host;
+        try
+        {
+            var log = new DeviceLog(new LoggerTextWriter(_options.Logger), _options.DeviceLogLevel, name);
+            host = DeviceHost.Open(name, log, _options.Time, _options.UapiSocketDirectory);
+        }
+        catch (Exception e) when (e is LinuxException or IOException or SocketException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new ApplyException($"{name}: the interface could not be created: {e.Message}", e);
+        }
+
+        _hosts.Add(name, host);
+        RuntimeLog.InterfaceCreated(_options.Logger, name);
+        return host;
+    }
+
+    private void RemoveHost(string name)
+    {
+        var host = _hosts[name];
+        _hosts.Remove(name);
+        host.Dispose();
+        RuntimeLog.InterfaceRemoved(_options.Logger, name);
+    }
+
+    private bool RemoveAll()
+    {
+        foreach (var name in _hosts.Keys.ToList())
+        {
+            RemoveHost(name);
+        }
+
+        _hostsView = new Dictionary<string, DeviceHost>();
+        _netlink.Dispose();
+        return true;
+    }
+
+    /// <summary>The address a site's configured endpoint stands for now: the literal, or the last resolution of the
+    /// name (null while it has not resolved).</summary>
+    private IPEndPoint? EndpointOf(SiteConfig site)
+    {
+        if (site.Endpoint is not { } text)
+        {
+            return null;
+        }
+
+        if (TryParseLiteral(text, out var literal))
+        {
+            return literal;
+        }
+
+        return _resolutions.TryGetValue(text, out var resolution) ? resolution.Address : null;
+    }
+
+    /// <summary>"192.0.2.1:51820" or "[2001:db8::1]:51820" (no DNS); false for a name.</summary>
+    internal static bool TryParseLiteral(string text, out IPEndPoint? endpoint)
+    {
+        endpoint = null;
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0)
+        {
+            return false;
+        }
+
+        var host = text[..colon];
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+        else if (host.Contains(':'))
+        {
+            return false;
+        }
+
+        if (!IPAddress.TryParse(host, out var address) ||
+            !ushort.TryParse(text[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port))
+        {
+            return false;
+        }
+
+        endpoint = new IPEndPoint(address, port);
+        return true;
+    }
+}
