@@ -1,10 +1,10 @@
-using Xunit.Abstractions;
 using System.Text.Json;
 using Branchgate.Appliance;
 using Branchgate.Appliance.Coexistence;
 using Branchgate.Appliance.Model;
 using Branchgate.Interop.Tests.Harness;
 using Branchgate.Platform.Linux.Netlink.Route;
+using Xunit.Abstractions;
 
 namespace Branchgate.Interop.Tests.Appliance;
 

@@ -1,4 +1,3 @@
-using Xunit.Abstractions;
 using System.Collections.Concurrent;
 using System.Net;
 using Branchgate.Appliance.Coexistence;
@@ -7,6 +6,7 @@ using Branchgate.Appliance.Runtime;
 using Branchgate.Appliance.Store;
 using Branchgate.Interop.Tests.Harness;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace Branchgate.Interop.Tests.Appliance;
 
