@@ -63,6 +63,13 @@ public sealed class ApplianceRuntimeTests(ITestOutputHelper output)
             GlobalAddresses(ns, name).SequenceEqual(["10.90.0.1/24", "fd90::1/64"]), TimeSpan.FromSeconds(8)),
             "the reconcile loop did not restore the deleted route / remove the foreign address");
 
+        // The interface deleted by hand: recreated with its peers, addresses and routes.
+        ns.Exec($"ip link del {name}");
+        Assert.True(ApplianceTestKit.WaitFor(() => OurRoutes(ns).Count == 3 &&
+            ns.Exec($"wg show {name} peers 2>/dev/null", check: false).Trim().Split('\n').Length == 2, TimeSpan.FromSeconds(10)),
+            "the reconcile loop did not recreate the deleted interface");
+        Assert.Equal(["10.90.0.1/24", "fd90::1/64"], GlobalAddresses(ns, name));
+
         // Foreign routes to the same prefix: another table, and another interface with another metric.
         ns.Exec("ip route add 10.3.0.0/24 dev lan0 table 100 && ip route add 10.3.0.0/24 dev lan0 metric 50 && " +
             "ip route add 10.3.0.0/24 dev lan0 table 101 proto 98");

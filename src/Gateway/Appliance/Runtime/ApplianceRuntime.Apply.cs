@@ -25,12 +25,14 @@ public sealed partial class ApplianceRuntime
     {
         _target = desired;
         int changes = 0;
+        string step = "";
         try
         {
             foreach (var name in _hosts.Keys.ToList())
             {
                 if (desired.FindInterface(name) is null || _hosts[name].Device.Stopped.IsCompleted)
                 {
+                    step = $"{name}: removing the interface";
                     RemoveHost(name);
                     changes++;
                 }
@@ -38,6 +40,7 @@ public sealed partial class ApplianceRuntime
 
             foreach (var config in desired.Interfaces)
             {
+                step = $"{config.Name}: creating the interface";
                 if (!_hosts.TryGetValue(config.Name, out var host))
                 {
                     host = CreateHost(config.Name);
@@ -45,9 +48,16 @@ public sealed partial class ApplianceRuntime
                 }
 
                 var sites = desired.SitesOf(config.Name).Where(s => s.Enabled).ToList();
+                step = $"{config.Name}: configuring the device";
                 changes += DeviceReconciler.Reconcile(host, config, sites, EndpointOf);
+                step = $"{config.Name}: configuring the kernel";
                 changes += KernelReconciler.Reconcile(_netlink, host, config, sites);
             }
+        }
+        catch (Exception e) when (e is not ApplyException and not OutOfMemoryException)
+        {
+            // Anything unexpected still ends as a failed step, so the caller rolls back.
+            throw new ApplyException($"{step}: {e.Message}", e);
         }
         finally
         {

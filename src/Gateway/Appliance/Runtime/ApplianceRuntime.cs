@@ -145,7 +145,16 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
             return Refuse(action, target, options, new ChangeResult { Applied = false, Failure = $"the change could not be made: {e.Message}" });
         }
 
-        var errors = _options.Validate(proposed);
+        IReadOnlyList<string> errors;
+        try
+        {
+            errors = _options.Validate(proposed);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            errors = [$"the validator failed: {e.Message}"];
+        }
+
         if (errors.Count > 0)
         {
             return Refuse(action, target, options, new ChangeResult
@@ -156,7 +165,16 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
             });
         }
 
-        var report = await _control.Run(() => _options.Check(proposed)).ConfigureAwait(false);
+        CoexistenceReport report;
+        try
+        {
+            report = await _control.Run(() => _options.Check(proposed)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not ObjectDisposedException)
+        {
+            return Refuse(action, target, options, new ChangeResult { Applied = false, Failure = $"the coexistence check failed: {e.Message}" });
+        }
+
         var forced = report.HasErrors && options.Force;
         if (report.HasErrors && !options.Force)
         {
@@ -306,9 +324,14 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
             await _resolveLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
+        // Let a change in progress finish (bounded) before the interfaces go.
+        bool idle = await _changes.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         await _control.Run(RemoveAll).ConfigureAwait(false);
         _control.Dispose();
         _stopping.Dispose();
-        _changes.Dispose();
+        if (idle)
+        {
+            _changes.Release();
+        }
     }
 }
