@@ -74,11 +74,21 @@ public sealed class ApplianceTunnelTests(ITestOutputHelper output)
         Assert.Contains(logA.Lines, l => l.Contains(
             $"site {nameA}/branch-b endpoint {BranchName} now 192.168.71.3:51820 (was 192.168.71.2:51820)", StringComparison.Ordinal));
         Assert.Equal("192.168.71.3:51820", runtimeA.Status().Single().Peers.Single(p => p.Name == "branch-b").Endpoint);
+
+        // Roaming: the branch moves again but DNS still says .3. Its own traffic moves A's endpoint to .4, and the
+        // reconcile and re-resolve passes (every second here) must not put .3 back.
+        b.Exec($"ip addr del 192.168.71.3/24 dev {veth}b && ip addr add 192.168.71.4/24 dev {veth}b");
+        Assert.True(Ping(b, "10.2.0.1", "10.1.0.1", TimeSpan.FromSeconds(40)), "no ping from the roamed branch");
+        Thread.Sleep(3000);
+        Assert.Equal("192.168.71.4:51820", runtimeA.Status().Single().Peers.Single(p => p.Name == "branch-b").Endpoint);
+        Assert.True(Ping(a, TimeSpan.FromSeconds(3)), "the roamed endpoint was reset by the runtime");
     }
 
-    /// <summary>Pings LAN B's address from LAN A's until one answer comes or the time is up.</summary>
-    private static bool Ping(NetNs a, TimeSpan timeout) => Shell.WaitFor(
-        () => Shell.Run("ip", ["netns", "exec", a.Name, "ping", "-c", "1", "-W", "1", "-I", "10.1.0.1", "10.2.0.1"], check: false)
+    /// <summary>Pings (LAN B's address from LAN A's) until one answer comes or the time is up.</summary>
+    private static bool Ping(NetNs a, TimeSpan timeout) => Ping(a, "10.1.0.1", "10.2.0.1", timeout);
+
+    private static bool Ping(NetNs ns, string from, string to, TimeSpan timeout) => Shell.WaitFor(
+        () => Shell.Run("ip", ["netns", "exec", ns.Name, "ping", "-c", "1", "-W", "1", "-I", from, to], check: false)
             .Contains("1 received", StringComparison.Ordinal),
         timeout, 200);
 }
