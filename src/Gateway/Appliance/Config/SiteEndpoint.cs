@@ -154,7 +154,7 @@ public sealed record SiteEndpoint
     private static bool TryParsePort(ReadOnlySpan<char> text, out ushort port)
     {
         port = 0;
-        if (text.Length is 0 or > 5 || !IsDigits(text) ||
+        if (text.Length is 0 or > 10 || !IsDigits(text) ||
             !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) ||
             value is < 1 or > ushort.MaxValue)
         {

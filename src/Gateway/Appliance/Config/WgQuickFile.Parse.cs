@@ -229,7 +229,7 @@ public static partial class WgQuickFile
                     peer.Kind = ParseKind(meta);
                     break;
                 case MetaKey.Description:
-                    peer.Description = meta.Value.Length == 0 ? null : meta.Value;
+                    peer.Description = OneLine(meta.Value) is { Length: > 0 } description ? description : null;
                     break;
             }
         }
@@ -255,7 +255,7 @@ public static partial class WgQuickFile
                 cleaned = cleaned[..ConfigValidator.MaxSiteNameLength];
             }
 
-            peer.Description ??= meta.Value.Length == 0 ? null : meta.Value;
+            peer.Description ??= OneLine(meta.Value) is { Length: > 0 } description ? description : null;
             if (cleaned.Length == 0)
             {
                 Warning(meta.Line, "the peer name has no letters or digits; the peer gets a numbered name");
