@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Branchgate.Appliance.Model;
 using Branchgate.Platform.Linux.Netlink.Route;
@@ -76,6 +78,23 @@ public static class ConfigValidator
         (!string.IsNullOrEmpty(table) && table.Length <= 10 && table.All(char.IsAsciiDigit) && table[0] != '0' &&
             uint.TryParse(table, NumberStyles.None, CultureInfo.InvariantCulture, out _));
 
+    /// <summary>A wg-quick DNS entry: an IPv4 or IPv6 server address (no zone) or a search domain of letters, digits,
+    /// '-', '_' and '.' (up to 253 characters).</summary>
+    public static bool IsValidDnsEntry(string? entry)
+    {
+        if (string.IsNullOrEmpty(entry))
+        {
+            return false;
+        }
+
+        // wg-quick's own test: digits and dots, or anything with a colon, is a server address.
+        bool isAddress = entry.Contains(':', StringComparison.Ordinal) || entry.All(c => char.IsAsciiDigit(c) || c == '.');
+        return isAddress
+            ? !entry.Contains('%', StringComparison.Ordinal) && IPAddress.TryParse(entry, out var address) &&
+                address.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
+            : entry.Length <= 253 && entry.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_');
+    }
+
     private static void ValidateInterface(InterfaceConfig? iface, IReadOnlyList<InterfaceConfig> all, List<string> messages)
     {
         if (iface is null)
@@ -115,6 +134,11 @@ public static class ConfigValidator
         {
             messages.Add($"{who}: table '{SiteEndpoint.Show(iface.Table ?? "")}' is not auto, off or a table number " +
                 "1..4294967295 in plain decimal (main is 254)");
+        }
+
+        foreach (var entry in (iface.Dns ?? []).Where(e => !IsValidDnsEntry(e)))
+        {
+            messages.Add($"{who}: DNS entry '{SiteEndpoint.Show(entry ?? "")}' is neither an IP address nor a search domain");
         }
 
         if (iface.PrivateKey is null)

@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Branchgate.Appliance.Model;
 using Branchgate.Crypto;
 using Branchgate.Platform.Linux.Netlink.Route;
@@ -416,11 +414,7 @@ public static partial class WgQuickFile
             // wg-quick sorts entries into servers (addresses) and search domains; both are kept in order.
             foreach (var item in value.Split([',', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
             {
-                bool isAddress = item.Contains(':', StringComparison.Ordinal) || item.All(c => char.IsAsciiDigit(c) || c == '.');
-                bool ok = isAddress
-                    ? IPAddress.TryParse(item, out var address) && address.AddressFamily is AddressFamily.InterNetwork or
-                        AddressFamily.InterNetworkV6 && !item.Contains('%', StringComparison.Ordinal)
-                    : item.Length <= 253 && item.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_');
+                bool ok = ConfigValidator.IsValidDnsEntry(item);
                 if (ok)
                 {
                     draft.Dns.Add(item);

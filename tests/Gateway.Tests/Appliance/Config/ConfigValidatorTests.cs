@@ -118,6 +118,30 @@ public sealed class ConfigValidatorTests
         }
     }
 
+    [Theory]
+    [InlineData("10.0.0.53", true)]
+    [InlineData("fd00::53", true)]
+    [InlineData("corp.example.com", true)]
+    [InlineData("lan", true)]
+    [InlineData("10.0.0.999", false)]
+    [InlineData("fe80::1%eth0", false)]
+    [InlineData("a b", false)]
+    [InlineData("x,y", false)]
+    [InlineData("1.1.1.1\nPostUp = x", false)]
+    [InlineData("", false)]
+    public void Dns_entries_are_server_addresses_or_search_domains(string entry, bool valid)
+    {
+        var messages = Validate(Interface() with { Dns = [entry] });
+        if (valid)
+        {
+            Assert.Empty(messages);
+        }
+        else
+        {
+            AssertOnly(messages, "interface wg0: DNS entry ");
+        }
+    }
+
     [Fact]
     public void An_all_zero_private_key_is_refused()
     {
