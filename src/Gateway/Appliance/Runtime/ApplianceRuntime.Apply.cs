@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
+using Branchgate.Appliance.Config;
 using Branchgate.Appliance.Model;
 using Branchgate.Device;
 using Branchgate.Platform.Linux.Interop;
@@ -122,33 +124,13 @@ public sealed partial class ApplianceRuntime
         return _resolutions.TryGetValue(text, out var resolution) ? resolution.Address : null;
     }
 
-    /// <summary>"192.0.2.1:51820" or "[2001:db8::1]:51820" (no DNS); false for a name.</summary>
-    internal static bool TryParseLiteral(string text, out IPEndPoint? endpoint)
+    /// <summary>"192.0.2.1:51820" or "[2001:db8::1]:51820" (no DNS, <see cref="SiteEndpoint"/>'s rules); false for a
+    /// name (or text that is no endpoint at all, which the resolver then refuses).</summary>
+    internal static bool TryParseLiteral(string text, [NotNullWhen(true)] out IPEndPoint? endpoint)
     {
-        endpoint = null;
-        int colon = text.LastIndexOf(':');
-        if (colon <= 0)
-        {
-            return false;
-        }
-
-        var host = text[..colon];
-        if (host.StartsWith('[') && host.EndsWith(']'))
-        {
-            host = host[1..^1];
-        }
-        else if (host.Contains(':'))
-        {
-            return false;
-        }
-
-        if (!IPAddress.TryParse(host, out var address) ||
-            !ushort.TryParse(text[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port))
-        {
-            return false;
-        }
-
-        endpoint = new IPEndPoint(address, port);
-        return true;
+        endpoint = SiteEndpoint.TryParse(text, out var parsed, out _) && !parsed.IsDnsName
+            ? new IPEndPoint(parsed.Literal, parsed.Port)
+            : null;
+        return endpoint is not null;
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Branchgate.Appliance.Coexistence;
+using Branchgate.Appliance.Config;
 using Branchgate.Appliance.Model;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -41,4 +42,14 @@ public sealed record ApplianceRuntimeOptions
 
     /// <summary>Where the UAPI sockets go (`wg show` looks in /var/run/wireguard).</summary>
     public string UapiSocketDirectory { get; init; } = "/var/run/wireguard";
+
+    /// <summary><see cref="ResolveEndpoint"/> backed by an <see cref="EndpointResolver"/> (text that is no endpoint, and
+    /// lookups that fail, give null).</summary>
+    public static Func<string, CancellationToken, Task<IPEndPoint?>> ResolveWith(EndpointResolver resolver)
+    {
+        ArgumentNullException.ThrowIfNull(resolver);
+        return async (text, cancellationToken) => SiteEndpoint.TryParse(text, out var endpoint, out _)
+            ? (await resolver.ResolveAsync(endpoint, cancellationToken).ConfigureAwait(false)).EndPoint
+            : null;
+    }
 }
