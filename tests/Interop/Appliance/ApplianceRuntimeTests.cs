@@ -194,6 +194,16 @@ public sealed class ApplianceRuntimeTests(ITestOutputHelper output)
             var result = await runtime.ReloadAsync();
             Assert.True(result.Applied, result.Failure);
             Assert.Equal([$"10.2.0.0/24 100 {name} 98", $"10.3.0.0/24 100 {name} 98"], OurRoutes(ns));
+
+            // Another table moves the routes; "off" removes them.
+            var iface = store.LoadConfig().FindInterface(name)!;
+            store.Overwrite(store.LoadConfig().WithInterface(iface with { Table = "auto" }));
+            Assert.True((await runtime.ReloadAsync()).Applied);
+            Assert.Equal([$"10.2.0.0/24 main {name} 98", $"10.3.0.0/24 main {name} 98"], OurRoutes(ns));
+            store.Overwrite(store.LoadConfig().WithInterface(iface with { Table = "off" }));
+            Assert.True((await runtime.ReloadAsync()).Applied);
+            Assert.Empty(OurRoutes(ns));
+            Assert.Equal(2, ns.Exec($"wg show {name} peers").Trim().Split('\n').Length);
         }
         finally
         {
