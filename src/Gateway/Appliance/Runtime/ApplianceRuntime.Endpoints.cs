@@ -6,23 +6,21 @@ namespace Branchgate.Appliance.Runtime;
 
 // Dynamic-IP sites: an endpoint given as a DNS name is resolved when a configuration that has it is applied, again
 // every ReResolveInterval, and early (at most every EarlyResolveInterval) when a peer that should have a session has
-// had no handshake for StaleHandshake. A new answer is applied to the device by a reconcile pass, which sets the
+// had no handshake for EarlyResolveAfter. A new answer is applied to the device by a reconcile pass, which sets the
 // endpoint only because the configured address changed. A name that does not resolve leaves the site configured
 // (with its last address, if any) and is tried again at the next check; other sites are unaffected.
 public sealed partial class ApplianceRuntime
 {
-    /// <summary>No handshake for this long, while one is wanted, makes the peer's name due early (REKEY_ATTEMPT window).</summary>
-    private static readonly TimeSpan StaleHandshake = TimeSpan.FromSeconds(150);
-
     private readonly ConcurrentDictionary<string, Resolution> _resolutions = new(StringComparer.Ordinal);
 
     /// <summary>The last good address of an endpoint name, whether the latest lookup (at <c>At</c>) succeeded, and the
     /// handshake failures of the peers using the name at that time.</summary>
     private sealed record Resolution(IPEndPoint? Address, bool Resolved, DateTimeOffset At, long Failures);
 
-    private TimeSpan CheckInterval => Min(_options.ReResolveInterval, TimeSpan.FromSeconds(5));
+    private TimeSpan CheckInterval => Min(Min(_options.ReResolveInterval, EarlyResolveInterval), TimeSpan.FromSeconds(5));
 
-    private TimeSpan EarlyResolveInterval => Min(_options.ReResolveInterval, TimeSpan.FromSeconds(15));
+    /// <summary>How often a name may be resolved early: a tenth of the stale-handshake time (15 s by default).</summary>
+    private TimeSpan EarlyResolveInterval => Min(_options.ReResolveInterval, _options.EarlyResolveAfter / 10);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
@@ -102,7 +100,7 @@ public sealed partial class ApplianceRuntime
 
             var handshake = peer.Session.LastHandshake;
             bool wanted = site.PersistentKeepalive > 0 || HandshakeFailures(sites) > last.Failures;
-            if (wanted && (handshake is null || now - handshake.Value >= StaleHandshake))
+            if (wanted && (handshake is null || now - handshake.Value >= _options.EarlyResolveAfter))
             {
                 RuntimeLog.EarlyResolve(_options.Logger, name, site.Interface, site.Name,
                     handshake is null ? -1 : (long)(now - handshake.Value).TotalSeconds);

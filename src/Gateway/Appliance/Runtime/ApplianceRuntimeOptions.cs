@@ -30,6 +30,12 @@ public sealed record ApplianceRuntimeOptions
     /// <summary>How often a site endpoint given as a DNS name is resolved again (a branch with a dynamic IP).</summary>
     public TimeSpan ReResolveInterval { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>A peer that should have a session (persistent keepalive, or handshake attempts going unanswered) and
+    /// has had no handshake for this long has its endpoint name resolved early, without waiting for
+    /// <see cref="ReResolveInterval"/>. The default, 150 s, is more than a healthy tunnel ever goes without one
+    /// (REKEY_AFTER_TIME 120 s) and within the REKEY_ATTEMPT window.</summary>
+    public TimeSpan EarlyResolveAfter { get; init; } = TimeSpan.FromSeconds(150);
+
     /// <summary>How often the kernel and devices are compared with the desired state and repaired (besides after
     /// every change).</summary>
     public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(10);
