@@ -1,7 +1,7 @@
 using System.Net;
 using Branchgate.Appliance;
-using Branchgate.Appliance.Config;
 using Branchgate.Appliance.Coexistence;
+using Branchgate.Appliance.Config;
 using Branchgate.Appliance.Runtime;
 using Branchgate.Interop.Tests.Harness;
 using Xunit.Abstractions;
