@@ -129,8 +129,9 @@ public sealed partial class ApplianceRuntime
                 address = await _options.ResolveEndpoint(name, timeout.Token)
                     .WaitAsync(_options.ResolveTimeout, _options.Time, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException or ArgumentException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
+                // A resolver that throws (timeout, socket error, anything) counts as "did not resolve".
                 cancellationToken.ThrowIfCancellationRequested();
                 address = null;
             }

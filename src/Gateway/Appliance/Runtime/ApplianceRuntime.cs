@@ -38,7 +38,7 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
         _options = options;
         _control = new ControlThread("appliance control");
         // The netlink socket belongs to the namespace of the thread that opens it: open it on the control thread.
-        _control.Run(() => _netlink = new RouteNetlink()).Wait();
+        _control.Run(() => _netlink = new RouteNetlink()).GetAwaiter().GetResult();
     }
 
     /// <summary>The committed desired state.</summary>
