@@ -119,7 +119,8 @@ public sealed class ApplianceRuntimeTests(ITestOutputHelper output)
     public async Task Refused_and_failed_changes_leave_kernel_and_device_as_they_were()
     {
         using var ns = new NetNs("rf");
-        ns.Exec("ip link add lan0 type bridge && ip link set lan0 up && ip route add 10.77.0.0/24 dev lan0");
+        ns.Exec("ip link add lan0 type bridge && ip link set lan0 up && ip route add 10.77.0.0/24 dev lan0 && " +
+            "ip addr add 192.0.2.1/24 dev lan0");
         var logger = new ListLogger(output);
         var store = new InMemoryStore();
         var name = ApplianceTestKit.InterfaceName('f');
@@ -175,6 +176,13 @@ public sealed class ApplianceRuntimeTests(ITestOutputHelper output)
         Assert.Contains("ipsec-policy-overlap", last.Detail);
         Assert.Equal(4, store.Audit.Count(a => !a.Succeeded));
         Assert.Equal(0, await runtime.ReconcileAsync());
+
+        // Traffic for branch-b starts a handshake nobody answers (192.0.2.2 does not exist): counted as a failure
+        // when the device retries after REKEY_TIMEOUT (5 s).
+        ns.Exec("ping -c 1 -W 1 10.2.0.9", check: false);
+        Assert.True(ApplianceTestKit.WaitFor(() => runtime.Status().Single().Peers.Single(p => p.Name == "branch-b").HandshakeFailures > 0,
+            TimeSpan.FromSeconds(15)), "no handshake failure counted");
+        Assert.False(runtime.Status().Single().Peers.Single(p => p.Name == "branch-b").Online);
     }
 
     [Fact]
