@@ -128,9 +128,11 @@ public sealed record RemoteWorkerRequest
     /// <summary>DNS servers for the worker's file; default: the interface's DNS.</summary>
     public IReadOnlyList<string>? Dns { get; init; }
 
-    public ushort PersistentKeepalive { get; init; } = 25;
+    // Settable, not init: the JSON source generator would overwrite an init-only default with false/0 when the field
+    // is absent.
+    public ushort PersistentKeepalive { get; set; } = 25;
 
-    public bool PresharedKey { get; init; } = true;
+    public bool PresharedKey { get; set; } = true;
 
     public string? Description { get; init; }
 }

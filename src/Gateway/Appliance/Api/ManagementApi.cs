@@ -43,8 +43,8 @@ public sealed partial class ManagementApi
 
     /// <summary>
     /// The API as a web application, not started: Kestrel on <see cref="ManagementApiOptions.SocketPath"/> only. On
-    /// start it makes the socket's directory, removes a stale socket, and after binding sets the socket to 0660 and
-    /// its group. When no administrator exists it writes and logs a setup token. <paramref name="configure"/> adds
+    /// start it makes the socket's directory, removes a stale socket, writes and logs a setup token when no
+    /// administrator exists, and after binding sets the socket to 0660 and its group. <paramref name="configure"/> adds
     /// more to the host (systemd integration, logging) before it is built.
     /// </summary>
     public static WebApplication Build(ManagementApiOptions options, IApplianceService service, IUserDirectory users,
@@ -69,21 +69,26 @@ public sealed partial class ManagementApi
                 return next(connection);
             }));
         });
+        ManagementApi? api = null;
         builder.Services.AddSingleton<IHostedService>(provider => new SocketAccess(options.SocketPath, options.SocketGroup,
-            provider.GetRequiredService<ILoggerFactory>().CreateLogger<ManagementApi>()));
+            provider.GetRequiredService<ILoggerFactory>().CreateLogger<ManagementApi>(), () => api!.PrepareSetup()));
         configure?.Invoke(builder);
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ManagementApi>();
-        var api = new ManagementApi(options, service, users, logger);
-        if (options.SetupTokenPath is not null)
-        {
-            api._setupToken = SetupToken.CreateIfNeeded(users, options.SetupTokenPath, logger);
-        }
-
+        api = new ManagementApi(options, service, users, logger);
         app.Use(api.GuardAsync);
         api.MapRoutes(app);
         return app;
+    }
+
+    /// <summary>At start, once the socket's directory exists: the setup token when no administrator exists yet.</summary>
+    private void PrepareSetup()
+    {
+        if (_options.SetupTokenPath is not null)
+        {
+            _setupToken = SetupToken.CreateIfNeeded(_users, _options.SetupTokenPath, _logger);
+        }
     }
 
     private void MapRoutes(WebApplication app)

@@ -4,7 +4,7 @@ using Branchgate.Appliance.Store;
 namespace Branchgate.Appliance.Api;
 
 /// <summary>How <see cref="ManagementApi.Build"/> sets the management API up.</summary>
-public sealed class ManagementApiOptions
+public sealed record ManagementApiOptions
 {
     public const string DefaultSocketPath = "/run/branchgate/api.sock";
     public const string DefaultSetupTokenPath = "/run/branchgate/setup-token";

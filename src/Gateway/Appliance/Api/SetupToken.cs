@@ -59,7 +59,7 @@ public sealed class SetupToken
 
         var token = new SetupToken(Generate(), path);
         var text = token.Text;
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         DeleteFile(path);
         using (var file = new FileStream(path, new FileStreamOptions
         {

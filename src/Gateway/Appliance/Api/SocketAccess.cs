@@ -7,9 +7,10 @@ namespace Branchgate.Appliance.Api;
 /// <summary>
 /// The management socket's file around Kestrel's bind: before it, the directory exists (0750, the API's group) and no
 /// stale socket is left; after it, the socket is 0660 and belongs to the group. A live socket means another
-/// `branchgate serve` runs: start fails rather than take its socket away.
+/// `branchgate serve` runs: start fails rather than take its socket away. Then <c>prepared</c> runs (the setup token
+/// goes into that directory).
 /// </summary>
-internal sealed class SocketAccess(string socketPath, string groupName, ILogger logger) : IHostedLifecycleService
+internal sealed class SocketAccess(string socketPath, string groupName, ILogger logger, Action prepared) : IHostedLifecycleService
 {
     private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
         | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
@@ -45,6 +46,8 @@ internal sealed class SocketAccess(string socketPath, string groupName, ILogger 
             File.Delete(socketPath);
             ManagementApiLog.StaleSocketRemoved(logger, socketPath);
         }
+
+        prepared();
 
         return Task.CompletedTask;
     }
