@@ -57,6 +57,8 @@ public sealed partial class ManagementApi
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = "/" });
         // Nothing from appsettings or ASPNETCORE_URLS may add an endpoint: the unix socket is the only way in.
         builder.Configuration.Sources.Clear();
+        // One line per request is noise in the journal; the API logs what matters itself.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
