@@ -11,6 +11,8 @@ packages=(
   iproute2
   iputils-ping
   iperf3           # throughput through tunnels in the interop tests and the throughput script
+  curl             # the management API tests call the socket as another user (setpriv + curl)
+  systemd          # systemd-analyze verify checks image/systemd/branchgate.service in the tests
 )
 
 if [ "$(id -u)" -ne 0 ]; then
