@@ -197,6 +197,7 @@ public sealed class ApplianceRuntimeTests(ITestOutputHelper output)
         try
         {
             Assert.Equal([$"10.2.0.0/24 100 {name} 98"], OurRoutes(ns));
+            Assert.True(runtime.IsHealthy);
             Assert.Equal(1380, ns.IpJson($"link show dev {name}")[0].GetProperty("mtu").GetInt32());
             store.Overwrite(store.LoadConfig().WithSite(Site(name, "branch-c", "10.3.0.0/24")));
             var result = await runtime.ReloadAsync();

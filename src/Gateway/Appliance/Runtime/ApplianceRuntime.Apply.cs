@@ -64,6 +64,7 @@ public sealed partial class ApplianceRuntime
         finally
         {
             _hostsView = new Dictionary<string, DeviceHost>(_hosts, StringComparer.Ordinal);
+            Interlocked.Exchange(ref _lastPass, _options.Time.GetTimestamp());
         }
 
         return changes;

@@ -28,6 +28,7 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
     private ITimer? _reconcileTimer;
     private Task? _resolveLoop;
     private int _reconcileQueued;
+    private long _lastPass;
     private int _disposed;
 
     public ApplianceRuntime(IApplianceStore store, ApplianceRuntimeOptions options)
@@ -77,6 +78,14 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
         _reconcileTimer = _options.Time.CreateTimer(_ => QueueReconcile(), null, _options.ReconcileInterval, _options.ReconcileInterval);
         _resolveLoop = Task.Run(() => ResolveLoopAsync(_stopping.Token), CancellationToken.None);
     }
+
+    /// <summary>
+    /// For the systemd watchdog: false when the control thread has not finished a reconcile pass for three intervals
+    /// and 30 s more after the start (it hangs, e.g. in a kernel call), so systemd restarts the service.
+    /// </summary>
+    public bool IsHealthy =>
+        _disposed == 0 && (_reconcileTimer is null ||
+            _options.Time.GetElapsedTime(Interlocked.Read(ref _lastPass)) < (_options.ReconcileInterval * 3) + TimeSpan.FromSeconds(30));
 
     /// <summary>Synchronous <see cref="StartAsync"/> (for hosts that start services synchronously).</summary>
     public void Start() => StartAsync().GetAwaiter().GetResult();
