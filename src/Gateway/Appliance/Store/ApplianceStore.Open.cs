@@ -1,0 +1,318 @@
+using System.Runtime.Versioning;
+using System.Text;
+using Branchgate.Appliance.Store.Mapping;
+using LiteDB;
+
+namespace Branchgate.Appliance.Store;
+
+// Opening: check the file is a LiteDB data file before LiteDB touches it, open it, check it is ours and of a schema we
+// know, migrate it, then read every document once so that a damaged store is refused at open rather than later.
+public sealed partial class ApplianceStore
+{
+    public const string DefaultPath = "/var/lib/branchgate/branchgate.db";
+
+    internal const string MetaCollection = "meta";
+    internal const string MetaId = "store";
+
+    private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode GroupOrOther = (UnixFileMode)0x3f; // ---rwxrwx
+
+    // LiteDB 5's data file: 8 KiB pages; page 0 is the header with this text at byte 32 and the file format (8) at
+    // byte 59. Byte 0 is 1 for an encrypted file.
+    private const int PageSize = 8192;
+    private const int HeaderInfoOffset = 32;
+    private const string HeaderInfo = "** This is a LiteDB file **";
+    private const int FileVersionOffset = 59;
+    private const byte FileVersion = 8;
+
+    /// <summary>
+    /// Opens the store at <paramref name="path"/>, creating it (and its directory, mode 0700) when missing. The file
+    /// is made mode 0600 (also an existing, wider one: <see cref="Notes"/> says so). An older schema is migrated.
+    /// </summary>
+    /// <exception cref="StoreException">Not a Branchgate store, damaged, or of a newer schema: the message says
+    /// which, and the file was not modified.</exception>
+    public static ApplianceStore Open(string path = DefaultPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("the appliance store needs Unix file modes");
+        }
+
+        var fullPath = System.IO.Path.GetFullPath(path);
+        var notes = new List<string>();
+        var directory = System.IO.Path.GetDirectoryName(fullPath)!;
+        if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, DirectoryMode);
+            notes.Add($"created the directory {directory} (mode 0700)");
+        }
+
+        var existing = new FileInfo(fullPath);
+        if (existing.Exists && existing.Length > 0)
+        {
+            if (CheckDataFile(fullPath) is { } problem)
+            {
+                throw new StoreException($"{fullPath} is not a Branchgate store: {problem}; it was not modified");
+            }
+        }
+        else if (!existing.Exists)
+        {
+            CreateEmpty(fullPath);
+            notes.Add($"created a new store {fullPath} (mode 0600)");
+        }
+
+        var logPath = LogPath(fullPath);
+        var createdLog = !File.Exists(logPath);
+        if (createdLog)
+        {
+            // LiteDB creates its write-ahead log lazily with the process umask; made here, it is 0600 from the start.
+            CreateEmpty(logPath);
+        }
+
+        LiteDatabase? database = null;
+        try
+        {
+            database = OpenLiteDb(fullPath);
+            PrepareSchema(database, fullPath, notes);
+            Validate(database, fullPath);
+            TightenMode(fullPath, notes);
+            TightenMode(logPath, notes: null);
+            var store = new ApplianceStore(fullPath, database, notes);
+            database = null;
+            return store;
+        }
+        finally
+        {
+            if (database is not null)
+            {
+                DisposeQuietly(database);
+                if (createdLog && File.Exists(logPath) && new FileInfo(logPath).Length == 0)
+                {
+                    File.Delete(logPath);
+                }
+            }
+        }
+    }
+
+    /// <summary>LiteDB's write-ahead log beside the data file ("x.db" -> "x-log.db").</summary>
+    internal static string LogPath(string dataPath) => System.IO.Path.Combine(
+        System.IO.Path.GetDirectoryName(dataPath)!,
+        System.IO.Path.GetFileNameWithoutExtension(dataPath) + "-log" + System.IO.Path.GetExtension(dataPath));
+
+    private static LiteDatabase OpenLiteDb(string path)
+    {
+        var connection = new ConnectionString
+        {
+            Filename = path,
+            Connection = ConnectionType.Direct,
+            Upgrade = false,
+        };
+        try
+        {
+            return new LiteDatabase(connection);
+        }
+        catch (Exception exception) when (IsReadFailure(exception))
+        {
+            throw new StoreException($"{path} is not a Branchgate store or is damaged: {exception.Message}; it was not modified", exception);
+        }
+    }
+
+    /// <summary>Null when <paramref name="path"/> starts like an unencrypted LiteDB 5 data file, else the reason.</summary>
+    private static string? CheckDataFile(string path)
+    {
+        using var file = new FileStream(path, System.IO.FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        if (file.Length < PageSize)
+        {
+            return $"it is {file.Length} bytes, shorter than one {PageSize}-byte LiteDB page";
+        }
+
+        if (file.Length % PageSize != 0)
+        {
+            return $"its length ({file.Length} bytes) is not a whole number of {PageSize}-byte LiteDB pages (truncated?)";
+        }
+
+        var header = new byte[PageSize];
+        file.ReadExactly(header);
+        if (header[0] == 1)
+        {
+            return "it is an encrypted LiteDB file";
+        }
+
+        var info = Encoding.ASCII.GetBytes(HeaderInfo);
+        if (!header.AsSpan(HeaderInfoOffset, info.Length).SequenceEqual(info))
+        {
+            return "it has no LiteDB file header";
+        }
+
+        if (header[FileVersionOffset] != FileVersion)
+        {
+            return $"it is a LiteDB file of format {header[FileVersionOffset]}, not {FileVersion} (LiteDB 5)";
+        }
+
+        return null;
+    }
+
+    /// <summary>Reads the schema version; initializes an empty file; migrates an older schema; refuses the rest.</summary>
+    private static void PrepareSchema(LiteDatabase database, string path, List<string> notes)
+    {
+        BsonDocument? meta;
+        List<string> collections;
+        try
+        {
+            collections = [.. database.GetCollectionNames()];
+            meta = database.GetCollection(MetaCollection).FindById(MetaId);
+        }
+        catch (Exception exception) when (IsReadFailure(exception))
+        {
+            throw new StoreException($"{path} is damaged: {exception.Message}; it was not modified", exception);
+        }
+
+        if (meta is null)
+        {
+            if (collections.Count > 0)
+            {
+                throw new StoreException($"{path} is not a Branchgate store: it is a LiteDB file with other "
+                    + $"collections ({string.Join(", ", collections)}) and no '{MetaCollection}' document; it was not modified");
+            }
+
+            RunTransaction(database, path, "initialize", () =>
+                database.GetCollection(MetaCollection).Insert(MetaDocument(Migrations.CurrentVersion, DateTimeOffset.UtcNow)));
+            return;
+        }
+
+        var version = ReadVersion(meta, path);
+        if (version > Migrations.CurrentVersion)
+        {
+            throw new StoreException($"{path} was written by a newer Branchgate (store schema {version}; this version "
+                + $"knows up to {Migrations.CurrentVersion}); it was not modified. Install the newer version or restore a backup.");
+        }
+
+        if (version < Migrations.OldestVersion)
+        {
+            throw new StoreException($"{path} has store schema {version}, older than any this version can migrate "
+                + $"({Migrations.OldestVersion}); it was not modified");
+        }
+
+        if (version == Migrations.CurrentVersion)
+        {
+            return;
+        }
+
+        RunTransaction(database, path, $"migrate from schema {version}", () =>
+        {
+            foreach (var step in Migrations.From(version))
+            {
+                step.Apply(database);
+            }
+
+            meta["schemaVersion"] = Migrations.CurrentVersion;
+            database.GetCollection(MetaCollection).Update(meta);
+        });
+        notes.Add($"migrated the store from schema {version} to {Migrations.CurrentVersion}");
+    }
+
+    private static int ReadVersion(BsonDocument meta, string path)
+    {
+        var fields = new BsonFields(MetaCollection, meta);
+        var version = fields.Int32("schemaVersion");
+        _ = fields.Time("createdAt");
+        return fields.Error is { } error ? throw Damaged(path, error) : version;
+    }
+
+    internal static BsonDocument MetaDocument(int version, DateTimeOffset created) => new()
+    {
+        ["_id"] = MetaId,
+        ["schemaVersion"] = version,
+        ["createdAt"] = UserBson.TimeText(created),
+    };
+
+    /// <summary>Maps every document once: a damaged or foreign document is refused now, not on first use.</summary>
+    private static void Validate(LiteDatabase database, string path)
+    {
+        try
+        {
+            _ = ReadConfig(database, path);
+            _ = ReadUsers(database, path);
+            foreach (var document in database.GetCollection(AuditBson.Collection).FindAll())
+            {
+                _ = AuditBson.FromBson(document, out var error) ?? throw Damaged(path, error!);
+            }
+        }
+        catch (Exception exception) when (IsReadFailure(exception))
+        {
+            throw new StoreException($"{path} is damaged: {exception.Message}; it was not modified", exception);
+        }
+    }
+
+    private static void RunTransaction(LiteDatabase database, string path, string what, Action action)
+    {
+        database.BeginTrans();
+        try
+        {
+            action();
+            database.Commit();
+        }
+        catch (Exception exception)
+        {
+            database.Rollback();
+            if (exception is StoreException)
+            {
+                throw;
+            }
+
+            throw new StoreException($"{path}: could not {what} ({exception.Message}); the store was left as it was", exception);
+        }
+
+        database.Checkpoint();
+    }
+
+    // LiteDB reports a damaged page in many ways (its own exception, a failed cast or index of a garbled buffer).
+    private static bool IsReadFailure(Exception exception) => exception is not (StoreException or OutOfMemoryException);
+
+    [UnsupportedOSPlatform("windows")]
+    private static void CreateEmpty(string path)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = System.IO.FileMode.CreateNew,
+            Access = FileAccess.Write,
+            UnixCreateMode = FileMode,
+        };
+        using var _ = new FileStream(path, options);
+    }
+
+    [UnsupportedOSPlatform("windows")]
+    private static void TightenMode(string path, List<string>? notes)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        var mode = File.GetUnixFileMode(path);
+        if (mode != FileMode)
+        {
+            File.SetUnixFileMode(path, FileMode);
+            if ((mode & GroupOrOther) != 0)
+            {
+                notes?.Add($"{path} had mode {Octal(mode)}, readable by others; set it to 0600");
+            }
+        }
+    }
+
+    private static string Octal(UnixFileMode mode) => "0" + Convert.ToString((int)mode, 8).PadLeft(3, '0');
+
+    private static void DisposeQuietly(LiteDatabase database)
+    {
+        try
+        {
+            database.Dispose();
+        }
+        catch (Exception exception) when (exception is LiteException or IOException or InvalidOperationException)
+        {
+            // Already refusing the file; the first problem is the one to report.
+        }
+    }
+}
