@@ -55,7 +55,9 @@ public sealed partial class ApplianceStore
             }
             catch (StoreException exception)
             {
-                throw new StoreException($"the backup is not a usable Branchgate store ({exception.Message.Replace(temporary, "backup", StringComparison.Ordinal)}); the store was not changed", exception);
+                var why = exception.Message.Replace(temporary, "the backup", StringComparison.Ordinal)
+                    .Replace("; it was not modified", "", StringComparison.Ordinal);
+                throw new StoreException($"the backup was refused ({why}); the store was not changed", exception);
             }
 
             // The replaced store's write-ahead log (normally gone after a clean close) must not be replayed onto the

@@ -49,6 +49,9 @@ public sealed partial class ApplianceStore
             notes.Add($"created the directory {directory} (mode 0700)");
         }
 
+        // An existing file is inspected read-only first: LiteDB marks a data file it finds damaged in its header
+        // page, and that write must never happen to a file we refuse.
+        int? version = null;
         var existing = new FileInfo(fullPath);
         if (existing.Exists && existing.Length > 0)
         {
@@ -56,6 +59,8 @@ public sealed partial class ApplianceStore
             {
                 throw new StoreException($"{fullPath} is not a Branchgate store: {problem}; it was not modified");
             }
+
+            version = Inspect(fullPath);
         }
         else if (!existing.Exists)
         {
@@ -74,9 +79,18 @@ public sealed partial class ApplianceStore
         LiteDatabase? database = null;
         try
         {
-            database = OpenLiteDb(fullPath);
-            PrepareSchema(database, fullPath, notes);
-            Validate(database, fullPath);
+            database = OpenLiteDb(fullPath, readOnly: false);
+            if (version is null)
+            {
+                RunTransaction(database, fullPath, "initialize the store", () =>
+                    database.GetCollection(MetaCollection).Insert(MetaDocument(Migrations.CurrentVersion, DateTimeOffset.UtcNow)));
+            }
+            else if (version < Migrations.CurrentVersion)
+            {
+                Migrate(database, fullPath, version.Value);
+                notes.Add($"migrated the store from schema {version} to {Migrations.CurrentVersion}");
+            }
+
             TightenMode(fullPath, notes);
             TightenMode(logPath, notes: null);
             var store = new ApplianceStore(fullPath, database, notes);
@@ -101,12 +115,13 @@ public sealed partial class ApplianceStore
         System.IO.Path.GetDirectoryName(dataPath)!,
         System.IO.Path.GetFileNameWithoutExtension(dataPath) + "-log" + System.IO.Path.GetExtension(dataPath));
 
-    private static LiteDatabase OpenLiteDb(string path)
+    private static LiteDatabase OpenLiteDb(string path, bool readOnly)
     {
         var connection = new ConnectionString
         {
             Filename = path,
             Connection = ConnectionType.Direct,
+            ReadOnly = readOnly,
             Upgrade = false,
         };
         try
@@ -154,52 +169,70 @@ public sealed partial class ApplianceStore
         return null;
     }
 
-    /// <summary>Reads the schema version; initializes an empty file; migrates an older schema; refuses the rest.</summary>
-    private static void PrepareSchema(LiteDatabase database, string path, List<string> notes)
+    /// <summary>
+    /// Opens the file read-only and checks it is ours, of a schema this version can use, and readable to the last
+    /// document (mapped, when it is of the current schema). Returns its schema version, or null for a LiteDB file
+    /// with nothing in it (it becomes a new store).
+    /// </summary>
+    private static int? Inspect(string path)
     {
-        BsonDocument? meta;
-        List<string> collections;
+        var database = OpenLiteDb(path, readOnly: true);
         try
         {
-            collections = [.. database.GetCollectionNames()];
-            meta = database.GetCollection(MetaCollection).FindById(MetaId);
+            var collections = database.GetCollectionNames().ToList();
+            var meta = database.GetCollection(MetaCollection).FindById(MetaId);
+            if (meta is null)
+            {
+                if (collections.Count > 0)
+                {
+                    throw new StoreException($"{path} is not a Branchgate store: it is a LiteDB file with other "
+                        + $"collections ({string.Join(", ", collections)}) and no '{MetaCollection}' document; it was not modified");
+                }
+
+                return null;
+            }
+
+            var version = ReadVersion(meta, path);
+            if (version > Migrations.CurrentVersion)
+            {
+                throw new StoreException($"{path} was written by a newer Branchgate (store schema {version}; this "
+                    + $"version knows up to {Migrations.CurrentVersion}); it was not modified. Install the newer version or restore a backup.");
+            }
+
+            if (version < Migrations.OldestVersion)
+            {
+                throw new StoreException($"{path} has store schema {version}, older than any this version can "
+                    + $"migrate ({Migrations.OldestVersion}); it was not modified");
+            }
+
+            if (version == Migrations.CurrentVersion)
+            {
+                Validate(database, path);
+            }
+            else
+            {
+                // The documents get mapped after the migration; here every page is read once.
+                foreach (var name in collections)
+                {
+                    _ = database.GetCollection(name).FindAll().Count();
+                }
+            }
+
+            return version;
         }
         catch (Exception exception) when (IsReadFailure(exception))
         {
             throw new StoreException($"{path} is damaged: {exception.Message}; it was not modified", exception);
         }
-
-        if (meta is null)
+        finally
         {
-            if (collections.Count > 0)
-            {
-                throw new StoreException($"{path} is not a Branchgate store: it is a LiteDB file with other "
-                    + $"collections ({string.Join(", ", collections)}) and no '{MetaCollection}' document; it was not modified");
-            }
-
-            RunTransaction(database, path, "initialize", () =>
-                database.GetCollection(MetaCollection).Insert(MetaDocument(Migrations.CurrentVersion, DateTimeOffset.UtcNow)));
-            return;
+            DisposeQuietly(database);
         }
+    }
 
-        var version = ReadVersion(meta, path);
-        if (version > Migrations.CurrentVersion)
-        {
-            throw new StoreException($"{path} was written by a newer Branchgate (store schema {version}; this version "
-                + $"knows up to {Migrations.CurrentVersion}); it was not modified. Install the newer version or restore a backup.");
-        }
-
-        if (version < Migrations.OldestVersion)
-        {
-            throw new StoreException($"{path} has store schema {version}, older than any this version can migrate "
-                + $"({Migrations.OldestVersion}); it was not modified");
-        }
-
-        if (version == Migrations.CurrentVersion)
-        {
-            return;
-        }
-
+    /// <summary>All steps from <paramref name="version"/> and the check that every document then maps, in one
+    /// transaction: any failure leaves the store at <paramref name="version"/>.</summary>
+    private static void Migrate(LiteDatabase database, string path, int version) =>
         RunTransaction(database, path, $"migrate from schema {version}", () =>
         {
             foreach (var step in Migrations.From(version))
@@ -207,11 +240,11 @@ public sealed partial class ApplianceStore
                 step.Apply(database);
             }
 
+            var meta = database.GetCollection(MetaCollection).FindById(MetaId);
             meta["schemaVersion"] = Migrations.CurrentVersion;
             database.GetCollection(MetaCollection).Update(meta);
+            Validate(database, path);
         });
-        notes.Add($"migrated the store from schema {version} to {Migrations.CurrentVersion}");
-    }
 
     private static int ReadVersion(BsonDocument meta, string path)
     {

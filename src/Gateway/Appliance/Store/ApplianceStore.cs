@@ -84,7 +84,7 @@ public sealed partial class ApplianceStore : IApplianceStore
         lock (_gate)
         {
             ThrowIfDisposed();
-            var query = new Query { Order = Query.Descending, Limit = take };
+            var query = new Query { OrderBy = "_id", Order = Query.Descending, Limit = take };
             if (beforeId is { } before)
             {
                 query.Where.Add(Query.LT("_id", before));
