@@ -28,7 +28,7 @@ public sealed class PasswordHasher
     // gigabytes.
     private const int MaxMemoryKib = 256 * 1024;
     private const int MinMemoryKib = 8;
-    private const int MaxPasses = 16;
+    private const int MaxPasses = 32;
     private const int MinHashSize = 16;
     private const int MaxHashSize = 64;
 

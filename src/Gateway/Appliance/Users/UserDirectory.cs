@@ -139,6 +139,7 @@ public sealed class UserDirectory : IUserDirectory
                 return new LoginResult(LoginOutcome.Refused);
             }
 
+            var stored = user;
             if (user.LockedUntil is { } until)
             {
                 if (until > now)
@@ -172,9 +173,10 @@ public sealed class UserDirectory : IUserDirectory
                 }
             }
 
-            if (user.FailedLogins != 0 || user.LockedUntil is not null || usedStep is not null)
+            var updated = user with { FailedLogins = 0, LockedUntil = null, LastTotpStep = usedStep ?? user.LastTotpStep };
+            if (updated != stored)
             {
-                _store.SaveUser(user with { FailedLogins = 0, LockedUntil = null, LastTotpStep = usedStep ?? user.LastTotpStep }, null);
+                _store.SaveUser(updated, null);
             }
 
             return new LoginResult(LoginOutcome.Succeeded);
