@@ -25,7 +25,8 @@ internal sealed class BsonFields
     public string? Error { get; private set; }
 
     /// <summary>Records a problem found by the caller (a value of the right type that does not make sense).</summary>
-    public void Fail(string field, string problem) => Error ??= $"{_where}: field '{field}' {problem}";
+    public void Fail(string field, string problem) =>
+        Error ??= $"{_where}: field '{field}' {(problem.Length <= 200 ? problem : string.Concat(problem.AsSpan(0, 197), "..."))}";
 
     public string String(string field) => NullableString(field, allowNull: false) ?? "";
 
@@ -171,5 +172,5 @@ internal sealed class BsonFields
     };
 
     /// <summary>Bad text is quoted in messages, but never at length (it may be anything).</summary>
-    private static string Shorten(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");
+    internal static string Shorten(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");
 }

@@ -51,7 +51,7 @@ internal static class SiteBson
                 kind = SiteKind.RemoteWorker;
                 break;
             default:
-                f.Fail("kind", $"'{kindText}' is neither '{KindSite}' nor '{KindRemoteWorker}'");
+                f.Fail("kind", $"'{BsonFields.Shorten(kindText)}' is neither '{KindSite}' nor '{KindRemoteWorker}'");
                 break;
         }
 
