@@ -22,7 +22,8 @@ public sealed partial class ApplianceStore
 
     /// <summary>
     /// Replaces the store at <paramref name="storePath"/> with the backup in <paramref name="backup"/>. The caller has
-    /// disposed its <see cref="ApplianceStore"/> on that path first and opens a new one afterwards. The backup is
+    /// disposed its <see cref="ApplianceStore"/> on that path first (a store still open is refused: the lock file is
+    /// held) and opens a new one afterwards. The backup is
     /// refused unless it opens as a Branchgate store of a schema this version supports; then the existing store is
     /// left untouched.
     /// </summary>
@@ -41,6 +42,7 @@ public sealed partial class ApplianceStore
         Directory.CreateDirectory(directory, DirectoryMode);
         var temporary = System.IO.Path.Combine(directory,
             $".{System.IO.Path.GetFileName(fullPath)}.restore-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}");
+        using var storeLock = AcquireLock(fullPath);
         try
         {
             CopyToNewFile(backup, temporary);
@@ -75,6 +77,7 @@ public sealed partial class ApplianceStore
         {
             DeleteIfExists(temporary);
             DeleteIfExists(LogPath(temporary));
+            DeleteIfExists(LockPath(temporary));
         }
     }
 

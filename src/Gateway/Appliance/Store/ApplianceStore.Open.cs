@@ -49,6 +49,21 @@ public sealed partial class ApplianceStore
             notes.Add($"created the directory {directory} (mode 0700)");
         }
 
+        var lockFile = AcquireLock(fullPath);
+        try
+        {
+            return OpenLocked(fullPath, notes, lockFile);
+        }
+        catch
+        {
+            lockFile.Dispose();
+            throw;
+        }
+    }
+
+    [UnsupportedOSPlatform("windows")]
+    private static ApplianceStore OpenLocked(string fullPath, List<string> notes, FileStream lockFile)
+    {
         // An existing file is inspected read-only first: LiteDB marks a data file it finds damaged in its header
         // page, and that write must never happen to a file we refuse.
         int? version = null;
@@ -93,7 +108,7 @@ public sealed partial class ApplianceStore
 
             TightenMode(fullPath, notes);
             TightenMode(logPath, notes: null);
-            var store = new ApplianceStore(fullPath, database, notes);
+            var store = new ApplianceStore(fullPath, database, lockFile, notes);
             database = null;
             return store;
         }
@@ -109,6 +124,34 @@ public sealed partial class ApplianceStore
             }
         }
     }
+
+    /// <summary>
+    /// Takes the store's lock file (".NAME.lock" beside it, flock(2) exclusive, released by the kernel when the holder
+    /// exits or is killed): LiteDB's direct mode lets two processes open one file and corrupt it.
+    /// </summary>
+    [UnsupportedOSPlatform("windows")]
+    private static FileStream AcquireLock(string dataPath)
+    {
+        var lockPath = LockPath(dataPath);
+        try
+        {
+            return new FileStream(lockPath, new FileStreamOptions
+            {
+                Mode = System.IO.FileMode.OpenOrCreate,
+                Access = FileAccess.ReadWrite,
+                Share = FileShare.None,
+                UnixCreateMode = FileMode,
+            });
+        }
+        catch (IOException exception)
+        {
+            throw new StoreException($"{dataPath} is in use: another Branchgate process (or an open store in this one) "
+                + $"holds {lockPath}; it was not modified", exception);
+        }
+    }
+
+    internal static string LockPath(string dataPath) => System.IO.Path.Combine(
+        System.IO.Path.GetDirectoryName(dataPath)!, "." + System.IO.Path.GetFileName(dataPath) + ".lock");
 
     /// <summary>LiteDB's write-ahead log beside the data file ("x.db" -> "x-log.db").</summary>
     internal static string LogPath(string dataPath) => System.IO.Path.Combine(

@@ -208,7 +208,7 @@ public class ApplianceStoreTests
         Assert.Contains("schema 99", error.Message, StringComparison.Ordinal);
         Assert.Contains("not modified", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(path));
-        Assert.Equal([path], Directory.GetFiles(dir.Path));
+        Assert.Equal([path], StoreFiles(dir));
     }
 
     public static TheoryData<string> DamagedFiles => new() { "random", "text", "truncated", "truncated-page", "foreign-litedb", "garbled-page" };
@@ -230,7 +230,7 @@ public class ApplianceStoreTests
         Assert.Contains("it was not modified", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Equal(mode, File.GetUnixFileMode(path));
-        Assert.Equal([path], Directory.GetFiles(dir.Path));
+        Assert.Equal([path], StoreFiles(dir));
     }
 
     [Fact]
@@ -358,7 +358,7 @@ public class ApplianceStoreTests
         ApplianceStore.Restore(path, backup);
 
         Assert.Equal(Mode0600, File.GetUnixFileMode(path));
-        Assert.Equal([path], Directory.GetFiles(dir.Path));
+        Assert.Equal([path], StoreFiles(dir));
         using var restored = ApplianceStore.Open(path);
         AssertSameConfig(saved, restored.LoadConfig());
         Assert.Equal("admin", Assert.Single(restored.ListUsers()).Name);
@@ -408,9 +408,33 @@ public class ApplianceStoreTests
 
         Assert.Contains("the store was not changed", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(path));
-        Assert.Equal([path], Directory.GetFiles(dir.Path));
+        Assert.Equal([path], StoreFiles(dir));
         using var store2 = ApplianceStore.Open(path);
         AssertSameConfig(config, store2.LoadConfig());
+    }
+
+    [Fact]
+    public void A_store_is_opened_once_at_a_time_and_restored_only_when_closed()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("branchgate.db");
+        var backup = new MemoryStream();
+        using (var store = ApplianceStore.Open(path))
+        {
+            store.Commit(FullConfig(), Audit());
+            store.Backup(backup);
+            var before = File.ReadAllBytes(path);
+            var error = Assert.Throws<StoreException>(() => ApplianceStore.Open(path));
+            Assert.Contains("is in use", error.Message, StringComparison.Ordinal);
+            backup.Position = 0;
+            Assert.Contains("is in use", Assert.Throws<StoreException>(() => ApplianceStore.Restore(path, backup)).Message, StringComparison.Ordinal);
+            Assert.Equal(before, File.ReadAllBytes(path));
+            store.Commit(WithCounter(3), Audit());
+        }
+
+        Assert.Equal(Mode0600, File.GetUnixFileMode(ApplianceStore.LockPath(path)));
+        using var reopened = ApplianceStore.Open(path);
+        Assert.Equal(3, reopened.LoadConfig().Interfaces[0].ListenPort);
     }
 
     [Fact]
@@ -438,6 +462,10 @@ public class ApplianceStoreTests
         await Task.WhenAll([.. writers, reader]).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(121, store.ReadAudit(take: 1000).Count);
     }
+
+    /// <summary>The files in the directory but the lock file (which stays, empty, after use).</summary>
+    private static string[] StoreFiles(TempDirectory dir) =>
+        [.. Directory.GetFiles(dir.Path).Where(f => !Path.GetFileName(f).EndsWith(".lock", StringComparison.Ordinal))];
 
     private static LiteDatabase RawDatabase(string path) =>
         new(new ConnectionString { Filename = path, Connection = ConnectionType.Direct });
