@@ -5,8 +5,10 @@ using LiteDB;
 
 namespace Branchgate.Appliance.Store;
 
-// Opening: check the file is a LiteDB data file before LiteDB touches it, open it, check it is ours and of a schema we
-// know, migrate it, then read every document once so that a damaged store is refused at open rather than later.
+// Opening: take the lock file; check the file starts like a LiteDB data file before LiteDB touches it; inspect it
+// read-only (ours? a schema we know? every document readable, and mapped when current) so that a refused file is
+// never written; only then open it writable to initialize or migrate it (migration and a second mapping check in one
+// transaction).
 public sealed partial class ApplianceStore
 {
     public const string DefaultPath = "/var/lib/branchgate/branchgate.db";
@@ -30,8 +32,8 @@ public sealed partial class ApplianceStore
     /// Opens the store at <paramref name="path"/>, creating it (and its directory, mode 0700) when missing. The file
     /// is made mode 0600 (also an existing, wider one: <see cref="Notes"/> says so). An older schema is migrated.
     /// </summary>
-    /// <exception cref="StoreException">Not a Branchgate store, damaged, or of a newer schema: the message says
-    /// which, and the file was not modified.</exception>
+    /// <exception cref="StoreException">Not a Branchgate store, damaged, of a newer schema, or in use by another
+    /// open store: the message says which, and the file was not modified.</exception>
     public static ApplianceStore Open(string path = DefaultPath)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
