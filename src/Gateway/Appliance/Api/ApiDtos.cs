@@ -147,6 +147,9 @@ public sealed record RemoteWorkerResponse
     public bool Forced { get; init; }
 
     public IReadOnlyList<FindingDto> Findings { get; init; } = [];
+
+    /// <summary>An import's notes: keys that were ignored (PostUp, ...), values that were normalized.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
 /// <summary>The answer to an applied change: the object as it is now (absent after a delete), whether coexistence
@@ -160,6 +163,9 @@ public sealed record ChangeResponse
     public bool Forced { get; init; }
 
     public IReadOnlyList<FindingDto> Findings { get; init; } = [];
+
+    /// <summary>An import's notes: keys that were ignored (PostUp, ...), values that were normalized.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
 public sealed record FindingDto

@@ -105,6 +105,7 @@ public sealed partial class ManagementApi
         Map(app, "PUT", "/v1/interfaces/{name}", UpdateInterfaceAsync);
         Map(app, "DELETE", "/v1/interfaces/{name}", DeleteInterfaceAsync);
         Map(app, "GET", "/v1/interfaces/{name}/export", ExportInterfaceAsync);
+        Map(app, "POST", "/v1/interfaces/{name}/import", ImportInterfaceAsync);
 
         Map(app, "GET", "/v1/interfaces/{name}/sites", ListSitesAsync);
         Map(app, "POST", "/v1/interfaces/{name}/sites", CreateSiteAsync);
