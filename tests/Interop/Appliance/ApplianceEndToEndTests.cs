@@ -3,24 +3,41 @@ using Branchgate.Appliance;
 using Branchgate.Appliance.Coexistence;
 using Branchgate.Appliance.Config;
 using Branchgate.Appliance.Runtime;
+using Branchgate.Appliance.Store;
 using Branchgate.Interop.Tests.Harness;
 using Xunit.Abstractions;
 
 namespace Branchgate.Interop.Tests.Appliance;
 
-/// <summary>The runtime with the real validator and endpoint resolver (DNS answered by the test) in a namespace.</summary>
+/// <summary>
+/// The runtime with the real store (LiteDB file), validator and endpoint resolver (DNS answered by the test) in a
+/// namespace; a restart from the same store file brings back the same state.
+/// </summary>
 [Collection("appliance")]
 public sealed class ApplianceEndToEndTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Real_validator_and_resolver_apply_valid_changes_and_refuse_invalid_ones()
+    public async Task Real_store_validator_and_resolver_apply_valid_changes_refuse_invalid_ones_and_survive_a_restart()
     {
         using var ns = new NetNs("e2e");
+        var directory = Directory.CreateTempSubdirectory($"bgapp{Environment.ProcessId}-");
+        try
+        {
+            await Run(ns, Path.Combine(directory.FullName, "branchgate.db"));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private async Task Run(NetNs ns, string path)
+    {
         var name = ApplianceTestKit.InterfaceName('e');
         var answers = new Dictionary<string, IPAddress> { ["branch-b.example.net"] = IPAddress.Parse("203.0.113.7") };
         var resolver = new EndpointResolver(TimeProvider.System, (host, _) =>
             Task.FromResult(answers.TryGetValue(host, out var a) ? new[] { a } : throw new System.Net.Sockets.SocketException(11001)));
-        var store = new InMemoryStore();
+        using var store = ApplianceStore.Open(path);
         var options = new ApplianceRuntimeOptions
         {
             Validate = ConfigValidator.Validate,
@@ -29,7 +46,7 @@ public sealed class ApplianceEndToEndTests(ITestOutputHelper output)
             Logger = new ListLogger(output),
             ReconcileInterval = TimeSpan.FromSeconds(1),
         };
-        await using var runtime = ApplianceTestKit.StartIn(ns, store, options);
+        var runtime = ApplianceTestKit.StartIn(ns, store, options);
         var admin = new ChangeOptions("admin");
 
         var iface = ApplianceRuntimeTests.Interface(name, "10.90.0.1/24") with { ListenPort = 51820 };
@@ -60,5 +77,21 @@ public sealed class ApplianceEndToEndTests(ITestOutputHelper output)
         Assert.Equal(1380, ns.IpJson($"link show dev {name}")[0].GetProperty("mtu").GetInt32());
         Assert.Equal(1380, store.LoadConfig().FindInterface(name)!.Mtu);
         Assert.Equal(0, await runtime.ReconcileAsync());
+
+        // The store's audit log, newest first: two applied changes, two refused ones, no secret anywhere.
+        var audit = store.ReadAudit();
+        Assert.Equal(["interface.update", "interface.update", "site.create", "interface.create"], audit.Take(4).Select(a => a.Action));
+        Assert.Equal(2, audit.Count(a => a.Succeeded));
+        Assert.Equal(2, audit.Count(a => !a.Succeeded));
+        Assert.All(audit, a => Assert.DoesNotContain(iface.PrivateKey.RevealBase64(), a.Before + a.After + a.Detail, StringComparison.Ordinal));
+
+        // Stop (the interface goes) and start again from the same file: the same device and kernel state.
+        var state = ns.Exec($"wg show {name} dump") + string.Join(",", ApplianceRuntimeTests.OurRoutes(ns)) +
+            string.Join(",", ApplianceRuntimeTests.GlobalAddresses(ns, name));
+        await runtime.DisposeAsync();
+        Assert.Empty(ApplianceRuntimeTests.OurRoutes(ns));
+        await using var again = ApplianceTestKit.StartIn(ns, store, options);
+        Assert.Equal(state, ns.Exec($"wg show {name} dump") + string.Join(",", ApplianceRuntimeTests.OurRoutes(ns)) +
+            string.Join(",", ApplianceRuntimeTests.GlobalAddresses(ns, name)));
     }
 }
