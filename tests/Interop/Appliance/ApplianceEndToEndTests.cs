@@ -47,6 +47,18 @@ public sealed class ApplianceEndToEndTests(ITestOutputHelper output)
             ReconcileInterval = TimeSpan.FromSeconds(1),
         };
         var runtime = ApplianceTestKit.StartIn(ns, store, options);
+        try
+        {
+            await Exercise(ns, name, store, runtime, options);
+        }
+        finally
+        {
+            await runtime.DisposeAsync(); // idempotent: also after the restart step disposed it
+        }
+    }
+
+    private static async Task Exercise(NetNs ns, string name, ApplianceStore store, ApplianceRuntime runtime, ApplianceRuntimeOptions options)
+    {
         var admin = new ChangeOptions("admin");
 
         var iface = ApplianceRuntimeTests.Interface(name, "10.90.0.1/24") with { ListenPort = 51820 };
