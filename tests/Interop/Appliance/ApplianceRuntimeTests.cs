@@ -31,7 +31,7 @@ public sealed class ApplianceRuntimeTests(ITestOutputHelper output)
         var b = Site(name, "branch-b", "10.2.0.0/24", "fd02::/64") with { Endpoint = "192.0.2.2:51820" };
         var c = Site(name, "branch-c", "10.3.0.0/24") with { PersistentKeepalive = 25, PresharedKey = WireGuardSecret.GeneratePresharedKey() };
         var d = Site(name, "branch-d", "10.4.0.0/24") with { Enabled = false };
-        var iface = Interface(name, "10.90.0.1/24", "fd90::1/64");
+        var iface = Interface(name, "10.90.0.1/24", "fd90::1/64") with { ListenPort = 51999, FwMark = 0x1234 };
         var result = await runtime.ChangeAsync("interface.create", name,
             cfg => cfg.WithInterface(iface).WithSite(b).WithSite(c).WithSite(d), Admin);
         Assert.True(result.Applied, result.Failure);
@@ -43,7 +43,10 @@ public sealed class ApplianceRuntimeTests(ITestOutputHelper output)
         Assert.Equal(1420, link.GetProperty("mtu").GetInt32());
         Assert.Contains("UP", link.GetProperty("flags").EnumerateArray().Select(f => f.GetString()));
 
-        // wg show through the UAPI socket: the two enabled sites, the endpoint, the keepalive.
+        // wg show through the UAPI socket: port, fwmark, the two enabled sites, the endpoint, the keepalive.
+        Assert.Equal("51999", ns.Exec($"wg show {name} listen-port").Trim());
+        Assert.Equal("0x1234", ns.Exec($"wg show {name} fwmark").Trim());
+        Assert.Equal(iface.PublicKey.ToBase64(), ns.Exec($"wg show {name} public-key").Trim());
         var peers = ns.Exec($"wg show {name} dump").Trim().Split('\n').Skip(1).Select(l => l.Split('\t')).ToList();
         Assert.Equal(2, peers.Count);
         var bLine = peers.Single(p => p[0] == b.PublicKey.ToBase64());
