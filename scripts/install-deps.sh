@@ -11,6 +11,7 @@ packages=(
   iproute2
   iputils-ping
   iperf3           # throughput through tunnels in the interop tests and the throughput script
+  strongswan-swanctl strongswan-charon libcharon-extra-plugins  # a real IPsec peer for the coexistence tests
 )
 
 if [ "$(id -u)" -ne 0 ]; then
