@@ -40,21 +40,26 @@ internal static partial class CheckCommand
             return UsageError;
         }
 
-        var kernel = KernelView.Capture();
-        var unreadable = new List<string>(kernel.Unreadable);
-        var intended = LiveConfiguration.Read(kernel, unreadable, socketDirectory);
+        (InterfaceConfig Interface, IReadOnlyList<SiteConfig> Sites)? fromFile = null;
         if (options.ConfigFile is { } file)
         {
-            var fromFile = ReadConfigFile(file, options.Interface, stderr);
+            fromFile = ReadConfigFile(file, options.Interface, stderr);
             if (fromFile is null)
             {
                 return UsageError;
             }
 
-            intended = fromFile.Value.Sites.Aggregate(
-                intended.WithoutInterface(fromFile.Value.Interface.Name).WithInterface(fromFile.Value.Interface),
-                (config, site) => config.WithSite(site));
             options.Interface ??= fromFile.Value.Interface.Name;
+        }
+
+        var kernel = KernelView.Capture();
+        var unreadable = new List<string>(kernel.Unreadable);
+        var intended = LiveConfiguration.Read(kernel, unreadable, socketDirectory);
+        if (fromFile is { } parsed)
+        {
+            intended = parsed.Sites.Aggregate(
+                intended.WithoutInterface(parsed.Interface.Name).WithInterface(parsed.Interface),
+                (config, site) => config.WithSite(site));
         }
 
         var resolved = ResolveEndpoints(intended, unreadable);

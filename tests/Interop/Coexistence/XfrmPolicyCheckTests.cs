@@ -75,6 +75,53 @@ public class XfrmPolicyCheckTests
     }
 
     [Fact]
+    public void A_wg_quick_file_is_checked_before_its_interface_exists()
+    {
+        using var sites = SiteWithPeer();
+        var a = sites.A;
+        a.Exec($"ip xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out {Tmpl}");
+        var directory = Directory.CreateTempSubdirectory($"bgcheck{Environment.ProcessId}-").FullName;
+        try
+        {
+            string Conf(string allowed)
+            {
+                var path = Path.Combine(directory, "wgnew0.conf");
+                File.WriteAllText(path, $"""
+                    [Interface]
+                    PrivateKey = {File.ReadAllText(a.PrivateKeyFile).Trim()}
+                    Address = 10.77.0.1/24
+
+                    [Peer]
+                    # Name = branch2
+                    PublicKey = {sites.B.PublicKey}
+                    AllowedIPs = {allowed}
+                    Endpoint = {sites.B.WanV4}:51821
+                    """);
+                return path;
+            }
+
+            var refused = CheckCli.Run(a.Namespace, $"--json --config {Conf("10.2.0.0/25")}");
+            Assert.True(refused.ExitCode == 2, refused.ToString());
+            var finding = Assert.Single(refused.Findings, f => f.Severity == "error");
+            Assert.Equal("ipsec-policy-overlap", finding.Code);
+            // The running interface's peer has 10.2.0.0/24: the file's peer overlaps it across interfaces.
+            Assert.Contains(refused.Findings, f => f.Code == "peer-overlap" && f.Severity == "warning");
+            Assert.Contains("wgnew0 peer branch2 allowed-ips 10.2.0.0/25", finding.Objects, StringComparison.Ordinal);
+            var text = CheckCli.Run(a.Namespace, $"--config {Conf("10.2.0.0/25")}");
+            Assert.Contains("ERRORS", text.Stdout, StringComparison.Ordinal);
+            Assert.Contains("xfrm policy src 10.1.0.0/24 dst 10.2.0.0/24 dir out", text.Stdout, StringComparison.Ordinal);
+
+            var accepted = CheckCli.Run(a.Namespace, $"--json --config {Conf("10.4.0.0/24")}");
+            Assert.True(accepted.ExitCode == 0, accepted.ToString());
+            Assert.Contains("Clean", CheckCli.Run(a.Namespace, $"--config {Conf("10.4.0.0/24")}").Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Ten_thousand_policies_are_read_and_checked_in_bounded_time()
     {
         using var sites = SiteWithPeer();

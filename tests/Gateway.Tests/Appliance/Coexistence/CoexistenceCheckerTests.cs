@@ -111,7 +111,7 @@ public class CoexistenceCheckerTests
             Policies = [Policy(XfrmDirection.Out, "0.0.0.0/0", "203.0.113.0/24")],
             Addresses = [Address("eth0", "192.0.2.1/24")],
         };
-        var finding = Single(CoexistenceChecker.Check(kernel, Config(iface, site)), Codes.EndpointInIpsecSelector);
+        var finding = Single(CoexistenceChecker.Check(kernel, ConfigOf(iface, site)), Codes.EndpointInIpsecSelector);
         Assert.Contains("203.0.113.7", finding.Message, StringComparison.Ordinal);
         Assert.Contains("wg0 peer branch2 endpoint 203.0.113.7:51820 (203.0.113.7)", finding.Objects);
 
@@ -125,14 +125,14 @@ public class CoexistenceCheckerTests
             Policy(XfrmDirection.In, "203.0.113.0/24", "0.0.0.0/0"),
         })
         {
-            Assert.Empty(CoexistenceChecker.Check(kernel with { Policies = [policy] }, Config(iface, site)).Findings);
+            Assert.Empty(CoexistenceChecker.Check(kernel with { Policies = [policy] }, ConfigOf(iface, site)).Findings);
         }
 
         // The same port matches.
         Single(CoexistenceChecker.Check(kernel with
         {
             Policies = [Policy(XfrmDirection.Out, "0.0.0.0/0", "203.0.113.0/24", protocol: 17, destinationPort: 51820, destinationPortMask: 0xffff)],
-        }, Config(iface, site)), Codes.EndpointInIpsecSelector);
+        }, ConfigOf(iface, site)), Codes.EndpointInIpsecSelector);
     }
 
     [Fact]
@@ -140,15 +140,15 @@ public class CoexistenceCheckerTests
     {
         var site = Site("branch2", endpoint: "branch2.example.net:51820", allowedIps: "10.2.1.0/24");
         var kernel = new KernelView { Policies = [Policy(XfrmDirection.Out, "0.0.0.0/0", "203.0.113.0/24")] };
-        var config = Config(Interface(), site);
+        var config = ConfigOf(Interface(), site);
         Assert.Empty(CoexistenceChecker.Check(kernel, config).Findings);
         var resolved = new Dictionary<string, IPAddress> { ["branch2.example.net"] = IPAddress.Parse("203.0.113.9") };
         Single(CoexistenceChecker.Check(kernel, config, resolved), Codes.EndpointInIpsecSelector);
 
         // The tunnel's UDP carries the interface's fwmark: a policy for that mark takes it, another does not.
         var marked = kernel with { Policies = [Policy(XfrmDirection.Out, "0.0.0.0/0", "203.0.113.0/24", mark: new XfrmMark(0x51, 0xff))] };
-        Single(CoexistenceChecker.Check(marked, Config(Interface(fwMark: 0x51), site), resolved), Codes.EndpointInIpsecSelector);
-        Assert.Empty(CoexistenceChecker.Check(marked, Config(Interface(fwMark: 0x52), site), resolved).Findings);
+        Single(CoexistenceChecker.Check(marked, ConfigOf(Interface(fwMark: 0x51), site), resolved), Codes.EndpointInIpsecSelector);
+        Assert.Empty(CoexistenceChecker.Check(marked, ConfigOf(Interface(fwMark: 0x52), site), resolved).Findings);
     }
 
     [Fact]
@@ -179,7 +179,7 @@ public class CoexistenceCheckerTests
     public void Rule_list_is_evaluated_in_priority_order_with_its_selectors()
     {
         var routes = new[] { Route("10.2.0.0/24", "ipsec0", RouteTable.StrongSwan) };
-        var custom = Config(Interface(table: "1234"), Site("branch2", allowedIps: "10.2.0.0/24"));
+        var custom = ConfigOf(Interface(table: "1234"), Site("branch2", allowedIps: "10.2.0.0/24"));
 
         // Table 1234 consulted at priority 100, before 220: WireGuard wins.
         var early = new KernelView
@@ -195,7 +195,7 @@ public class CoexistenceCheckerTests
             Rules = [.. StandardRules(), new RoutingRule { Family = System.Net.Sockets.AddressFamily.InterNetwork, Priority = 1000, Table = 1234 }],
         };
         Single(CoexistenceChecker.Check(late, custom), Codes.Table220Route);
-        Single(CoexistenceChecker.Check(late, Config(Interface(table: "off"), Site("branch2", allowedIps: "10.2.0.0/24"))),
+        Single(CoexistenceChecker.Check(late, ConfigOf(Interface(table: "off"), Site("branch2", allowedIps: "10.2.0.0/24"))),
             Codes.Table220Route);
 
         // A rule that only marked packets match, or one for other destinations, is not taken.
@@ -312,14 +312,14 @@ public class CoexistenceCheckerTests
     public void Interface_subnet_overlapping_a_lan_is_an_error()
     {
         var kernel = new KernelView { Addresses = [Address("br0", "10.9.0.254/16")] };
-        var config = KernelBuilder.Config(Interface(addresses: "10.9.0.1/24"));
+        var config = KernelBuilder.ConfigOf(Interface(addresses: "10.9.0.1/24"));
         Single(CoexistenceChecker.Check(kernel, config), Codes.LanOverlap);
     }
 
     [Fact]
     public void Overlapping_peers_are_warnings_on_one_interface_and_across_interfaces()
     {
-        var config = KernelBuilder.Config(Interface(),
+        var config = KernelBuilder.ConfigOf(Interface(),
             Site("a", allowedIps: "10.2.0.0/16"), Site("b", allowedIps: "10.2.1.0/24"), Site("c", allowedIps: "10.3.0.0/24"));
         var finding = Single(CoexistenceChecker.Check(KernelView.Empty, config), Codes.PeerOverlap);
         Assert.Contains("10.2.1.0/24 goes to b", finding.Message, StringComparison.Ordinal);
@@ -341,11 +341,11 @@ public class CoexistenceCheckerTests
     public void Ipsec_policy_covering_the_whole_interface_subnet_is_a_warning()
     {
         var kernel = new KernelView { Policies = [Policy(XfrmDirection.Out, "10.1.0.0/24", "10.0.0.0/8")] };
-        var finding = Single(CoexistenceChecker.Check(kernel, KernelBuilder.Config(Interface(addresses: "10.9.0.1/24"))),
+        var finding = Single(CoexistenceChecker.Check(kernel, KernelBuilder.ConfigOf(Interface(addresses: "10.9.0.1/24"))),
             Codes.IpsecCoversInterface);
         Assert.Contains("10.9.0.0/24", finding.Message, StringComparison.Ordinal);
         Assert.Empty(CoexistenceChecker.Check(kernel with { Policies = [Policy(XfrmDirection.Out, "10.1.0.0/24", "10.9.0.0/25")] },
-            KernelBuilder.Config(Interface(addresses: "10.9.0.1/24"))).Findings);
+            KernelBuilder.ConfigOf(Interface(addresses: "10.9.0.1/24"))).Findings);
     }
 
     [Fact]

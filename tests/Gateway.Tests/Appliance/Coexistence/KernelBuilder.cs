@@ -125,12 +125,12 @@ internal static class KernelBuilder
         AllowedIps = [.. allowedIps.Select(IPPrefix.Parse)],
     };
 
-    public static ApplianceConfig Config(InterfaceConfig iface, params SiteConfig[] sites) =>
+    public static ApplianceConfig ConfigOf(InterfaceConfig iface, params SiteConfig[] sites) =>
         new() { Interfaces = [iface], Sites = sites };
 
     /// <summary>wg0 (10.9.0.1/24, table auto) with one peer "branch2" whose allowed IPs are given.</summary>
     public static ApplianceConfig OnePeer(params string[] allowedIps) =>
-        Config(Interface(addresses: "10.9.0.1/24"), Site("branch2", allowedIps: allowedIps));
+        ConfigOf(Interface(addresses: "10.9.0.1/24"), Site("branch2", allowedIps: allowedIps));
 
     public static NoisePublicKey AnyKey() => WireGuardSecret.GeneratePrivateKey().DerivePublicKey();
 }

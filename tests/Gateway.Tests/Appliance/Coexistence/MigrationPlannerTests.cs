@@ -66,7 +66,7 @@ public class MigrationPlannerTests
         Assert.Null(MigrationPlanner.Plan(KernelView.Empty, OnePeer("10.2.1.0/24"), null, "nosuch", IPPrefix.Parse("10.2.0.0/24"), out var error));
         Assert.Contains("no peer 'nosuch'", error, StringComparison.Ordinal);
         Assert.Contains("wg0/branch2", error, StringComparison.Ordinal);
-        var two = Config(Interface(), Site("x")) with { Interfaces = [Interface(), Interface("wg1")], Sites = [Site("x"), Site("x", iface: "wg1")] };
+        var two = ConfigOf(Interface(), Site("x")) with { Interfaces = [Interface(), Interface("wg1")], Sites = [Site("x"), Site("x", iface: "wg1")] };
         Assert.Null(MigrationPlanner.Plan(KernelView.Empty, two, null, "x", IPPrefix.Parse("10.2.0.0/24"), out error));
         Assert.Contains("several interfaces", error, StringComparison.Ordinal);
     }
