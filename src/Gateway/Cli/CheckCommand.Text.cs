@@ -15,10 +15,17 @@ internal static partial class CheckCommand
             return;
         }
 
-        int peers = checkedConfig.Sites.Count;
-        output.WriteLine($"Checked {checkedConfig.Interfaces.Count} WireGuard interface(s), {peers} peer(s) " +
-            $"({string.Join(", ", checkedConfig.Interfaces.Select(i => i.Name))}) against the kernel's IPsec policies, " +
-            "routes, rules and addresses.");
+        if (checkedConfig.Interfaces.Count == 0)
+        {
+            output.WriteLine("No WireGuard interface runs in this namespace (no UAPI socket of one in " +
+                $"{LiveConfiguration.SocketDirectory}), so there is nothing to check against the kernel.");
+        }
+        else
+        {
+            output.WriteLine($"Checked {string.Join(", ", checkedConfig.Interfaces.Select(i => i.Name))} " +
+                $"({checkedConfig.Sites.Count} peer(s)) against the kernel's IPsec policies, routes, rules and addresses.");
+        }
+
         WriteReport(output, report, "");
     }
 

@@ -34,7 +34,9 @@ public static partial class CoexistenceChecker
                 foreach (var side in SidesOf(policy.Direction))
                 {
                     var selectorSide = side == Side.Source ? KernelText.SourceOf(policy.Selector) : KernelText.DestinationOf(policy.Selector);
-                    if (!selectorSide.Overlaps(prefix) || IsBypassed(policy, side, prefix) ||
+                    // Prefixes overlap by nesting: the shared addresses are the longer of the two.
+                    if (!selectorSide.Overlaps(prefix) ||
+                        IsBypassed(policy, side, selectorSide.PrefixLength > prefix.PrefixLength ? selectorSide : prefix) ||
                         (policy.Direction != XfrmDirection.Out && policy.Templates.All(t => t.Optional)))
                     {
                         continue;
@@ -136,18 +138,25 @@ public static partial class CoexistenceChecker
 
         /// <summary>
         /// Whether a plain allow policy (no templates) that takes precedence over <paramref name="policy"/> (a sub
-        /// policy, or a lower priority number) lets all of <paramref name="range"/> pass on that side, whatever the
-        /// other side: the "pass" policy of a migration.
+        /// policy, or a lower priority number) lets all of <paramref name="range"/> (the addresses the policy and the
+        /// allowed IPs share) pass on that side, whatever the other side: the "pass" policy of a migration.
         /// </summary>
-        private bool IsBypassed(XfrmPolicy policy, Side side, IPPrefix range) => kernel.Policies.Any(q =>
-            q.Direction == policy.Direction && q.Action == XfrmPolicyAction.Allow && q.Templates.Count == 0 &&
-            q.InterfaceId == 0 && MarkMatches(q.Mark, 0) && q.Selector.Protocol == 0 &&
+        private bool IsBypassed(XfrmPolicy policy, Side side, IPPrefix range) => Bypasses.Any(q =>
+            q.Direction == policy.Direction &&
             KernelText.SameFamily(q.Selector, range.Family) &&
             ((q.Type == XfrmPolicyType.Sub && policy.Type == XfrmPolicyType.Main) ||
                 (q.Type == policy.Type && q.Priority < policy.Priority)) &&
             (side == Side.Source
                 ? KernelText.SourceOf(q.Selector).Contains(range) && KernelText.DestinationOf(q.Selector).Contains(KernelText.DestinationOf(policy.Selector))
                 : KernelText.DestinationOf(q.Selector).Contains(range) && KernelText.SourceOf(q.Selector).Contains(KernelText.SourceOf(policy.Selector))));
+
+        /// <summary>The plain allow policies (no templates) that unmarked traffic of any protocol matches; few, so
+        /// that a large SPD is scanned once, not once per overlap.</summary>
+        private List<XfrmPolicy> Bypasses => _bypasses ??= [.. kernel.Policies.Where(q =>
+            q.Action == XfrmPolicyAction.Allow && q.Templates.Count == 0 && q.InterfaceId == 0 && MarkMatches(q.Mark, 0) &&
+            q.Selector.Protocol == 0)];
+
+        private List<XfrmPolicy>? _bypasses;
 
         /// <summary>Whether packets this host sends could carry a source in <paramref name="source"/> (true when no
         /// address of the family is known, so nothing is missed).</summary>

@@ -7,7 +7,7 @@ namespace Branchgate.Appliance.Coexistence;
 /// Finds what in the kernel would steal, drop or misroute the traffic of an intended WireGuard configuration: IPsec
 /// policies over allowed IPs or endpoints, routes in tables that policy rules consult first (strongSwan's table 220),
 /// connected subnets, overlapping peers and competing routes. I/O-free: it reads a <see cref="KernelView"/> and an
-/// <see cref="ApplianceConfig"/>; <see cref="CheckLive"/> is the one call that captures the kernel first.
+/// <see cref="ApplianceConfig"/>; <see cref="CheckLive(ApplianceConfig)"/> is the one call that captures the kernel first.
 /// </summary>
 public static partial class CoexistenceChecker
 {
@@ -67,10 +67,14 @@ public static partial class CoexistenceChecker
     /// out the routes through the configuration's own interfaces (they are ours, not conflicts). What the capture could
     /// not read is in <see cref="CoexistenceReport.Unreadable"/>. For the reconciler of `branchgate serve`.
     /// </summary>
-    public static CoexistenceReport CheckLive(ApplianceConfig intended)
+    public static CoexistenceReport CheckLive(ApplianceConfig intended) => CheckLive(intended, null);
+
+    /// <summary>As <see cref="CheckLive(ApplianceConfig)"/>, with endpoint names already resolved (see
+    /// <see cref="Check"/>).</summary>
+    public static CoexistenceReport CheckLive(ApplianceConfig intended, IReadOnlyDictionary<string, IPAddress>? resolvedEndpoints)
     {
         ArgumentNullException.ThrowIfNull(intended);
-        return Check(WithoutOwnRoutes(KernelView.Capture(), intended), intended);
+        return Check(WithoutOwnRoutes(KernelView.Capture(), intended), intended, resolvedEndpoints);
     }
 
     /// <summary>The view without the routes through the configuration's interfaces.</summary>
