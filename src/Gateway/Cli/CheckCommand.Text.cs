@@ -83,7 +83,7 @@ internal static partial class CheckCommand
         }
 
         output.WriteLine($"Adding {plan.Subnet} to the peer now, the check would say:");
-        WriteReport(output, plan.CheckNow, "  ");
+        WriteReport(output, AboutSubnet(plan.CheckNow, plan, output), "  ");
         int number = 1;
         foreach (var step in plan.Steps)
         {
@@ -95,8 +95,23 @@ internal static partial class CheckCommand
                 output.WriteLine($"    $ {command}");
             }
 
-            output.WriteLine("  After this step the check says:");
-            WriteReport(output, step.CheckAfter, "    ");
+            output.WriteLine($"  After this step the check says about {plan.Subnet}:");
+            WriteReport(output, AboutSubnet(step.CheckAfter, plan, null), "    ");
         }
+    }
+
+    /// <summary>The findings about the migrated subnet (the rest is the plain check's business; the JSON has all).
+    /// The first time, says how many others there are.</summary>
+    private static CoexistenceReport AboutSubnet(CoexistenceReport report, MigrationPlan plan, TextWriter? noteTo)
+    {
+        string mark = $" allowed-ips {plan.Subnet}";
+        var about = report.Findings.Where(f => f.Objects.Any(o => o.EndsWith(mark, StringComparison.Ordinal))).ToList();
+        int others = report.Findings.Count - about.Count;
+        if (noteTo is not null && others > 0)
+        {
+            noteTo.WriteLine($"  ({others} other finding(s) not about {plan.Subnet}: see `branchgate check`.)");
+        }
+
+        return report with { Findings = about };
     }
 }

@@ -96,9 +96,22 @@ public static class MigrationPlanner
         steps.Add(new MigrationStep("Verify",
             $"The check must now be clean for {subnet}; traffic to a host in it must cross {iface.Name} (its transfer " +
             "counters grow) and no longer the IPsec SA.",
-            [$"branchgate check --interface {iface.Name}", $"wg show {iface.Name} transfer", $"ip route get {subnet.Address}"],
+            [$"branchgate check --interface {iface.Name}", $"wg show {iface.Name} transfer", $"ip route get {FirstHost(subnet)}"],
             checkWireGuard));
         return new MigrationPlan(iface.Name, site.Name, subnet, objects, now, steps);
+    }
+
+    /// <summary>The first host address of the subnet (10.2.0.0/24 -> 10.2.0.1), or its address when it has no room.</summary>
+    private static System.Net.IPAddress FirstHost(IPPrefix subnet)
+    {
+        var bytes = subnet.Address.GetAddressBytes();
+        int max = bytes.Length * 8;
+        if (subnet.PrefixLength < max - 1)
+        {
+            bytes[^1] |= 1;
+        }
+
+        return new System.Net.IPAddress(bytes);
     }
 
     /// <summary>Whether an IPsec policy (templates, no mark or if_id restricting it) takes traffic of the subnet.</summary>
