@@ -47,7 +47,7 @@ public static class CheckCli
                 "--bounding-set=-all"]);
         }
 
-        command.Add(WireGuardSites.BranchgateBinary);
+        command.Add(asUser is null ? WireGuardSites.BranchgateBinary : WorldReadableBinary());
         command.Add("check");
         command.AddRange(args.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         using var p = Shell.Start("ip", command);
@@ -61,6 +61,40 @@ public static class CheckCli
 
         p.WaitForExit();
         return new CheckResult(p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static readonly Lock s_copyLock = new();
+    private static string? s_copy;
+
+    /// <summary>
+    /// The binary (and the libsodium beside it) copied to a directory every user may enter, for runs as an
+    /// unprivileged user: the build output may sit under a directory only root can traverse. Deleted at exit.
+    /// </summary>
+    private static string WorldReadableBinary()
+    {
+        lock (s_copyLock)
+        {
+            if (s_copy is null)
+            {
+                var directory = Directory.CreateTempSubdirectory($"bgcheckbin{Environment.ProcessId}-").FullName;
+                File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+                var source = WireGuardSites.BranchgateBinary;
+                foreach (var file in new[] { source, Path.Combine(Path.GetDirectoryName(source)!, "libsodium.so") })
+                {
+                    if (File.Exists(file))
+                    {
+                        var target = Path.Combine(directory, Path.GetFileName(file));
+                        File.Copy(file, target);
+                        File.SetUnixFileMode(target, (UnixFileMode)0b111_101_101);
+                    }
+                }
+
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(directory, recursive: true);
+                s_copy = Path.Combine(directory, Path.GetFileName(source));
+            }
+
+            return s_copy;
+        }
     }
 
     /// <summary>How long a run takes (for the bounded-time tests).</summary>
