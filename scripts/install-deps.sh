@@ -12,6 +12,8 @@ packages=(
   iputils-ping
   iperf3           # throughput through tunnels in the interop tests and the throughput script
   strongswan-swanctl strongswan-charon libcharon-extra-plugins  # a real IPsec peer for the coexistence tests
+  curl             # the management API tests call the socket as another user (setpriv + curl)
+  systemd          # systemd-analyze verify checks image/systemd/branchgate.service in the tests
 )
 
 if [ "$(id -u)" -ne 0 ]; then

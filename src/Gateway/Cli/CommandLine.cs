@@ -26,6 +26,12 @@ internal static class CommandLine
                               --migrate prints the steps that move CIDR from IPsec to the peer. Exit status:
                               0 clean, 1 warnings or something unreadable, 2 errors or bad arguments
 
+        Appliance:
+          import FILE.conf    load a wg-quick file as interface FILE (--name IFACE) into the gateway: through the
+                              running `branchgate serve`, else into its store (--db PATH); --force overrides
+                              coexistence errors
+          export IFACE        print the interface as a wg-quick file (it holds the private key)
+
         Other:
           demo                run two in-memory peers through a handshake and exchange data
           selftest            check the crypto on this CPU (RFC vectors, libsodium) and print the paths taken
@@ -51,6 +57,10 @@ internal static class CommandLine
                 return KeyCommands.GenPsk(rest, stdout, stderr);
             case "pubkey":
                 return KeyCommands.PubKey(rest, stdin, stdout, stderr);
+            case "import":
+                return ImportExportCommands.Import(rest, stdout, stderr);
+            case "export":
+                return ImportExportCommands.Export(rest, stdout, stderr);
             case "demo":
                 return HandshakeDemo.Run(rest, stdout, stderr);
             case "check":

@@ -22,6 +22,10 @@ public sealed record UserRecord
 
     public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>The TOTP time step (Unix time / 30 s) of the last code accepted, so that a code cannot be used twice;
+    /// null when none was used yet.</summary>
+    public long? LastTotpStep { get; init; }
+
     public override string ToString() => $"user {Name} ({Role})";
 }
 
