@@ -19,6 +19,13 @@ internal static class CommandLine
           pubkey              read a private key on stdin, print its public key
           genpsk              print a new preshared key
 
+        IPsec coexistence:
+          check [--json] [--interface NAME] [--config FILE.conf] [--migrate CIDR --peer NAME]
+                              report IPsec policies, strongSwan table-220 routes, LAN subnets, peers and routes
+                              that conflict with the running interfaces (or FILE.conf before it is applied);
+                              --migrate prints the steps that move CIDR from IPsec to the peer. Exit status:
+                              0 clean, 1 warnings or something unreadable, 2 errors or bad arguments
+
         Appliance:
           import FILE.conf    load a wg-quick file as interface FILE (--name IFACE) into the gateway: through the
                               running `branchgate serve`, else into its store (--db PATH); --force overrides
@@ -56,6 +63,8 @@ internal static class CommandLine
                 return ImportExportCommands.Export(rest, stdout, stderr);
             case "demo":
                 return HandshakeDemo.Run(rest, stdout, stderr);
+            case "check":
+                return CheckCommand.Run(rest, stdout, stderr);
             case "selftest":
                 return SelfTestCommand.Run(rest, stdout, stderr);
             case "help" or "--help" or "-h":
