@@ -5,6 +5,7 @@ using Branchgate.Appliance.Config;
 using Branchgate.Appliance.Runtime;
 using Branchgate.Appliance.Store;
 using Branchgate.Interop.Tests.Harness;
+using Branchgate.Platform.Linux.Netlink.Route;
 using Xunit.Abstractions;
 
 namespace Branchgate.Interop.Tests.Appliance;
@@ -20,6 +21,8 @@ public sealed class ApplianceEndToEndTests(ITestOutputHelper output)
     public async Task Real_store_validator_and_resolver_apply_valid_changes_refuse_invalid_ones_and_survive_a_restart()
     {
         using var ns = new NetNs("e2e");
+        ns.Exec("ip link add lan0 type bridge && ip link set lan0 up && ip addr add 10.1.0.1/24 dev lan0 && " +
+            "ip route add 10.5.0.0/24 dev lan0 metric 100");
         var directory = Directory.CreateTempSubdirectory($"bgapp{Environment.ProcessId}-");
         try
         {
@@ -41,7 +44,7 @@ public sealed class ApplianceEndToEndTests(ITestOutputHelper output)
         var options = new ApplianceRuntimeOptions
         {
             Validate = ConfigValidator.Validate,
-            Check = _ => CoexistenceReport.Clean,
+            Check = CoexistenceChecker.CheckLive,
             ResolveEndpoint = ApplianceRuntimeOptions.ResolveWith(resolver),
             Logger = new ListLogger(output),
             ReconcileInterval = TimeSpan.FromSeconds(1),
@@ -96,6 +99,33 @@ public sealed class ApplianceEndToEndTests(ITestOutputHelper output)
         Assert.Equal(2, audit.Count(a => a.Succeeded));
         Assert.Equal(2, audit.Count(a => !a.Succeeded));
         Assert.All(audit, a => Assert.DoesNotContain(iface.PrivateKey.RevealBase64(), a.Before + a.After + a.Detail, StringComparison.Ordinal));
+
+        // The real coexistence check, in the runtime's namespace: a site over the LAN subnet is an error (refused,
+        // then forced and audited so); a site over a route via another interface is a warning (applied, noted).
+        var overLan = ApplianceRuntimeTests.Site(name, "lan-site", "10.1.0.0/24");
+        result = await runtime.ChangeAsync("site.create", $"{name}/lan-site", cfg => cfg.WithSite(overLan), admin);
+        Assert.False(result.Applied);
+        Assert.Contains(result.Check.Errors, f => f.Code == "lan-overlap");
+        // Forcing the LAN's very prefix still fails: the kernel refuses a second route with the same prefix and metric
+        // (the connected route of lan0), and the change is rolled back.
+        result = await runtime.ChangeAsync("site.create", $"{name}/lan-site", cfg => cfg.WithSite(overLan), admin with { Force = true });
+        Assert.False(result.Applied);
+        Assert.Contains("File exists", result.Failure, StringComparison.Ordinal);
+        overLan = overLan with { AllowedIps = [IPPrefix.Parse("10.1.0.0/25")] };
+        result = await runtime.ChangeAsync("site.create", $"{name}/lan-site", cfg => cfg.WithSite(overLan), admin with { Force = true });
+        Assert.True(result.Applied, result.Failure);
+        Assert.Contains(result.Check.Errors, f => f.Code == "lan-overlap");
+        var forced = store.ReadAudit(take: 1).Single();
+        Assert.True(forced.Forced);
+        Assert.Contains("lan-overlap", forced.Detail, StringComparison.Ordinal);
+        var shadowed = ApplianceRuntimeTests.Site(name, "shadowed", "10.5.0.0/24");
+        result = await runtime.ChangeAsync("site.create", $"{name}/shadowed", cfg => cfg.WithSite(shadowed), admin);
+        Assert.True(result.Applied, result.Failure);
+        Assert.Contains(result.Check.Warnings, f => f.Code == "route-via-other-interface");
+        Assert.Contains("route-via-other-interface", store.ReadAudit(take: 1).Single().Detail, StringComparison.Ordinal);
+        Assert.Equal(100, Assert.Single(ns.IpJson("route show 10.5.0.0/24 dev lan0").EnumerateArray()).GetProperty("metric").GetInt32());
+        Assert.Equal([$"10.1.0.0/25 main {name} 98", $"10.2.0.0/24 main {name} 98", $"10.5.0.0/24 main {name} 98"],
+            ApplianceRuntimeTests.OurRoutes(ns));
 
         // Stop (the interface goes) and start again from the same file: the same device and kernel state.
         var state = ns.Exec($"wg show {name} dump") + string.Join(",", ApplianceRuntimeTests.OurRoutes(ns)) +

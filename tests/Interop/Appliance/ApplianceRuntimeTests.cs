@@ -180,6 +180,12 @@ public sealed class ApplianceRuntimeTests(ITestOutputHelper output)
         Assert.Equal(4, store.Audit.Count(a => !a.Succeeded));
         Assert.Equal(0, await runtime.ReconcileAsync());
 
+        // The accepted error does not make the next, unrelated change need force.
+        result = await runtime.ChangeAsync("site.create", $"{name}/branch-g", cfg => cfg.WithSite(Site(name, "branch-g", "10.9.0.0/24")), Admin);
+        Assert.True(result.Applied, result.Failure);
+        Assert.True(result.Check.HasErrors);
+        Assert.False(store.Audit[^1].Forced);
+
         // Traffic for branch-b starts a handshake nobody answers (192.0.2.2 does not exist): counted as a failure
         // when the device retries after REKEY_TIMEOUT (5 s).
         ns.Exec("ping -c 1 -W 1 10.2.0.9", check: false);

@@ -184,15 +184,17 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
             return Refuse(action, target, options, new ChangeResult { Applied = false, Failure = $"the coexistence check failed: {e.Message}" });
         }
 
-        var forced = report.HasErrors && options.Force;
-        if (report.HasErrors && !options.Force)
+        // Errors the running state already has (accepted earlier, by force) do not block every later change: only
+        // errors this change brings do.
+        var newErrors = report.HasErrors ? await NewErrorsAsync(before, report).ConfigureAwait(false) : [];
+        var forced = newErrors.Count > 0 && options.Force;
+        if (newErrors.Count > 0 && !options.Force)
         {
-            var first = report.Errors.First();
             return Refuse(action, target, options, new ChangeResult
             {
                 Applied = false,
                 Check = report,
-                Failure = $"refused by the coexistence check ({report.Errors.Count()} error(s); force applies anyway): {first.Message}",
+                Failure = $"refused by the coexistence check ({newErrors.Count} error(s); force applies anyway): {newErrors[0].Message}",
             });
         }
 
@@ -217,7 +219,7 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
             Before = beforeJson,
             After = afterJson,
             Forced = forced,
-            Detail = Detail(report, forced),
+            Detail = Detail(report, newErrors, forced),
         };
         try
         {
@@ -233,6 +235,24 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
         _current = proposed;
         RuntimeLog.ChangeApplied(_options.Logger, action, target, options.Actor, forced ? " (forced over coexistence errors)" : "");
         return new ChangeResult { Applied = true, Check = report, Config = proposed };
+    }
+
+    /// <summary>The errors of <paramref name="report"/> that the check of <paramref name="before"/> does not have
+    /// (same code, interface, site and objects).</summary>
+    private async Task<List<Finding>> NewErrorsAsync(ApplianceConfig before, CoexistenceReport report)
+    {
+        CoexistenceReport baseline;
+        try
+        {
+            baseline = await _control.Run(() => _options.Check(before)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not ObjectDisposedException)
+        {
+            return [.. report.Errors];
+        }
+
+        return [.. report.Errors.Where(e => !baseline.Errors.Any(b => b.Code == e.Code && b.Interface == e.Interface &&
+            b.Site == e.Site && b.Objects.SequenceEqual(e.Objects)))];
     }
 
     /// <summary>Re-applies <paramref name="previous"/>; returns "" or the sentence saying the rollback failed too.</summary>
@@ -274,9 +294,9 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
         return result;
     }
 
-    private static string? Detail(CoexistenceReport report, bool forced)
+    private static string? Detail(CoexistenceReport report, List<Finding> newErrors, bool forced)
     {
-        var lines = (forced ? report.Errors : []).Concat(report.Warnings)
+        var lines = (forced ? newErrors : []).Concat(report.Warnings)
             .Select(f => $"{f.Severity.ToString().ToLowerInvariant()} {f.Code}: {f.Message}").ToList();
         return lines.Count == 0 ? null : string.Join("\n", lines);
     }
