@@ -42,6 +42,13 @@ public sealed class Peer : IDisposable
     /// <summary>Set by configuration when a keepalive should go out at the next timer tick.</summary>
     internal volatile bool KeepaliveRequested;
 
+    private long _handshakeFailures;
+
+    /// <summary>Handshake initiations that got no answer within REKEY_TIMEOUT (each retry counts the one before it).</summary>
+    public long HandshakeFailures => Interlocked.Read(ref _handshakeFailures);
+
+    internal void CountHandshakeFailure() => Interlocked.Increment(ref _handshakeFailures);
+
     public bool HasEndpoint
     {
         get

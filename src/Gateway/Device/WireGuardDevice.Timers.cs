@@ -76,6 +76,7 @@ public sealed partial class WireGuardDevice
                 if ((actions & TimerActions.RetryInitiation) != 0)
                 {
                     Log.Verbose($"{peer.Name} - Handshake did not complete after {Constants.RekeyTimeout.TotalSeconds:0} seconds, retrying (try {peer.Session.HandshakeAttempts + 1})");
+                    peer.CountHandshakeFailure();
                     peer.ClearEndpointSource();
                     Initiate(peer, isRetry: true, sender);
                 }
