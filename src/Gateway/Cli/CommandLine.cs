@@ -27,6 +27,9 @@ internal static class CommandLine
                               0 clean, 1 warnings or something unreadable, 2 errors or bad arguments
 
         Appliance:
+          serve               run the gateway appliance: the store (--db, default /var/lib/branchgate/branchgate.db)
+                              made true on interfaces and routes, the management API on /run/branchgate/api.sock,
+                              systemd notify/watchdog, SIGHUP reloads the store
           import FILE.conf    load a wg-quick file as interface FILE (--name IFACE) into the gateway: through the
                               running `branchgate serve`, else into its store (--db PATH); --force overrides
                               coexistence errors
@@ -57,6 +60,8 @@ internal static class CommandLine
                 return KeyCommands.GenPsk(rest, stdout, stderr);
             case "pubkey":
                 return KeyCommands.PubKey(rest, stdin, stdout, stderr);
+            case "serve":
+                return ServeCommand.Run(rest, stdout, stderr);
             case "import":
                 return ImportExportCommands.Import(rest, stdout, stderr);
             case "export":

@@ -54,7 +54,13 @@ public sealed partial class ManagementApi
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(users);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = "/" });
+        // No configuration file is read, so nothing may watch the content root ("/": a recursive inotify watch of the
+        // whole file system otherwise, taking minutes before the API starts).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = "/",
+        });
         // Nothing from appsettings or ASPNETCORE_URLS may add an endpoint: the unix socket is the only way in.
         builder.Configuration.Sources.Clear();
         // One line per request is noise in the journal; the API logs what matters itself.
