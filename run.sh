@@ -9,4 +9,6 @@ echo "== the protocol in memory: one WireGuard handshake, data both ways =="
 artifacts/linux-x64/branchgate demo
 echo
 # The main job: two branch offices (network namespaces) joined by a Branchgate tunnel, LAN host to LAN host.
+# Interactive: the offices keep running (with the commands to look at them) until Ctrl-C.
+if [ -t 0 ] && [ -t 1 ]; then exec scripts/demo.sh artifacts/linux-x64/branchgate --keep; fi
 exec scripts/demo.sh artifacts/linux-x64/branchgate

@@ -1,26 +1,35 @@
 #!/usr/bin/env bash
-# Two branch offices joined by a Branchgate tunnel, on this machine: each office is a network namespace with a LAN
-# (a bridge and one host in its own namespace) and a WAN link (a veth pair: the "internet"). The gateways run
-# `branchgate IFACE`, are configured with the real `wg`, and route each LAN to the other through the tunnel.
-# A host in office A then pings and sends iperf3 traffic to a host in office B. Everything is removed on exit.
-# Usage: scripts/demo.sh path/to/branchgate   (as root)
+# Two branch offices joined by Branchgate, on this machine. Each office is a network namespace with a LAN (a bridge and
+# one host in its own namespace) and a WAN link (a veth pair: the "internet"). Each gateway runs the appliance,
+# `branchgate serve`, with its own store and management API socket; the site-to-site tunnel is loaded into each from a
+# wg-quick file with `branchgate import` (through the running service), and the service adds the tunnel's addresses
+# and the routes to the other office's LAN. A host in office A then pings and sends iperf3 traffic to a host in
+# office B, and the demo shows what the management API reports.
+# Usage: scripts/demo.sh path/to/branchgate [--keep]   (as root)
+#   --keep: leave the offices running until Ctrl-C, with the commands to look at them; else remove everything at once.
 set -euo pipefail
-bin="$(realpath "${1:?usage: demo.sh path/to/branchgate}")"
+bin="$(realpath "${1:?usage: demo.sh path/to/branchgate [--keep]}")"
+keep=0; [ "${2:-}" = "--keep" ] && keep=1
 id=$$
 gwA="bgdA$id"; gwB="bgdB$id"; hostA="bgdhA$id"; hostB="bgdhB$id"
 wgA="bgA$id"; wgB="bgB$id"
-work="$(mktemp -d)"
+work="$(mktemp -d /tmp/branchgate-demo.XXXXXX)"
+pids=()
 
 cleanup() {
-  for ns in "$gwA" "$gwB"; do
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
   done
   for ns in "$gwA" "$gwB" "$hostA" "$hostB"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -f "/var/run/wireguard/$wgA.sock" "/var/run/wireguard/$wgB.sock"
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 nsx() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
+api() { local side="$1" path="$2"; curl -sS --max-time 10 --unix-socket "$work/$side/api.sock" "http://branchgate$path"; }
 
 echo "== building two offices: LAN 10.1.0.0/24 (office A) and 10.2.0.0/24 (office B), WAN 198.18.0.0/24 =="
 for ns in "$gwA" "$gwB" "$hostA" "$hostB"; do ip netns add "$ns"; nsx "$ns" ip link set lo up; done
@@ -40,20 +49,51 @@ for side in A B; do
   nsx "${!gw}" sysctl -qw net.ipv4.ip_forward=1
 done
 
-echo "== starting branchgate on both gateways =="
-nsx "$gwA" "$bin" "$wgA"
-nsx "$gwB" "$bin" "$wgB"
+echo "== starting the appliance (branchgate serve) on both gateways, each with its own store =="
+for side in A B; do
+  gw="gw$side"; mkdir -p "$work/$side"
+  nsx "${!gw}" "$bin" serve --db "$work/$side/branchgate.db" --api-socket "$work/$side/api.sock" \
+    --setup-token "$work/$side/setup-token" >"$work/$side/serve.log" 2>&1 &
+  pids+=("$!")
+done
+for side in A B; do
+  for _ in $(seq 100); do [ -S "$work/$side/api.sock" ] && break; sleep 0.1; done
+  [ -S "$work/$side/api.sock" ] || { echo "serve did not start in office $side:"; cat "$work/$side/serve.log"; exit 1; }
+done
+
+echo "== loading the site-to-site tunnel into each gateway from a wg-quick file (branchgate import) =="
 umask 077
-wg genkey > "$work/a.key"; wg genkey > "$work/b.key"
-pubA="$(wg pubkey < "$work/a.key")"; pubB="$(wg pubkey < "$work/b.key")"
-nsx "$gwA" wg set "$wgA" private-key "$work/a.key" listen-port 51820 \
-  peer "$pubB" endpoint 198.18.0.2:51820 allowed-ips 10.2.0.0/24 persistent-keepalive 25
-nsx "$gwB" wg set "$wgB" private-key "$work/b.key" listen-port 51820 \
-  peer "$pubA" endpoint 198.18.0.1:51820 allowed-ips 10.1.0.0/24 persistent-keepalive 25
-nsx "$gwA" ip addr add 10.99.0.1/32 dev "$wgA"; nsx "$gwA" ip link set "$wgA" up
-nsx "$gwB" ip addr add 10.99.0.2/32 dev "$wgB"; nsx "$gwB" ip link set "$wgB" up
-nsx "$gwA" ip route add 10.2.0.0/24 dev "$wgA"
-nsx "$gwB" ip route add 10.1.0.0/24 dev "$wgB"
+"$bin" genkey > "$work/a.key"; "$bin" genkey > "$work/b.key"
+pubA="$("$bin" pubkey < "$work/a.key")"; pubB="$("$bin" pubkey < "$work/b.key")"
+cat > "$work/A/$wgA.conf" <<CONF
+[Interface]
+PrivateKey = $(cat "$work/a.key")
+ListenPort = 51820
+Address = 10.99.0.1/32
+
+# Name = office-b
+[Peer]
+PublicKey = $pubB
+Endpoint = 198.18.0.2:51820
+AllowedIPs = 10.2.0.0/24
+PersistentKeepalive = 25
+CONF
+cat > "$work/B/$wgB.conf" <<CONF
+[Interface]
+PrivateKey = $(cat "$work/b.key")
+ListenPort = 51820
+Address = 10.99.0.2/32
+
+# Name = office-a
+[Peer]
+PublicKey = $pubA
+Endpoint = 198.18.0.1:51820
+AllowedIPs = 10.1.0.0/24
+PersistentKeepalive = 25
+CONF
+nsx "$gwA" "$bin" import "$work/A/$wgA.conf" --api-socket "$work/A/api.sock"
+nsx "$gwB" "$bin" import "$work/B/$wgB.conf" --api-socket "$work/B/api.sock"
+echo "routes the service added in office A:"; nsx "$gwA" ip route show proto 98 | sed 's/^/  /'
 
 echo "== host 10.1.0.10 (office A) pings host 10.2.0.10 (office B) through the tunnel =="
 nsx "$hostA" ping -c 5 -i 0.2 -W 2 10.2.0.10
@@ -61,10 +101,37 @@ nsx "$hostA" ping -c 5 -i 0.2 -W 2 10.2.0.10
 if command -v iperf3 >/dev/null; then
   echo "== iperf3, office A -> office B, 5 s =="
   nsx "$hostB" iperf3 -s -1 -B 10.2.0.10 >/dev/null 2>&1 &
+  pids+=("$!")
   for _ in $(seq 50); do nsx "$hostB" ss -ltn | grep -q 10.2.0.10:5201 && break; sleep 0.1; done
   nsx "$hostA" iperf3 -c 10.2.0.10 -t 5 | tail -4
 fi
 
+echo "== what office A's management API reports (GET /v1/status, /metrics) =="
+api A /v1/status | python3 -c "$(cat <<'PY'
+import json, sys
+for i in json.load(sys.stdin)["interfaces"]:
+    for p in i["peers"]:
+        print("  {} site {}: online={} endpoint={} rx={} B tx={} B".format(
+            i["name"], p["name"], p["online"], p["endpoint"], p["receivedBytes"], p["transmittedBytes"]))
+PY
+)"
+api A /metrics | grep -E '^branchgate_peer_(receive|transmit)_bytes_total|^branchgate_peer_online' | sed 's/^/  /' || true
 echo "== wg show on office A's gateway =="
 nsx "$gwA" wg show "$wgA"
+
+if [ "$keep" = 1 ]; then
+  cat <<HELP
+
+== the two offices keep running; look at them with: ==
+  ip netns exec $hostA ping 10.2.0.10                         # a host in office A reaching office B
+  ip netns exec $gwA wg show                                  # the tunnel, as wg sees it
+  curl -s --unix-socket $work/A/api.sock http://x/v1/status   # the management API (docs/management-api.md)
+  curl -s --unix-socket $work/A/api.sock http://x/metrics
+  ip netns exec $gwA branchgate check                         # the IPsec-coexistence check (path: $bin)
+  less $work/A/serve.log                                      # the service's log
+  setup token for an admin panel: $(cat "$work/A/setup-token" 2>/dev/null || echo none)
+Press Ctrl-C to stop and remove everything.
+HELP
+  while :; do sleep 3600 & pids+=("$!"); wait "$!" || true; done
+fi
 echo "== done: the offices are joined; everything is removed now =="
