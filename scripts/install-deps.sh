@@ -36,7 +36,8 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  # Another apt run (scripts/cross-arm64.sh, a parallel job) may hold the lock for a while: wait for it.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
   # No recommends: wireguard-tools would otherwise pull in kernel headers and DKMS.
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
 fi
