@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Branchgate.Interop.Tests.Harness;
 using Xunit.Abstractions;
 
 namespace Branchgate.Interop.Tests.Serve;
@@ -33,6 +34,15 @@ public sealed class ServeDynamicEndpointTests(ITestOutputHelper output)
         {
             Assert.NotNull(a.PingUntil(b, TimeSpan.FromSeconds(10)));
             Assert.Contains($"{b.WanAddress}:{b.ListenPort}", a.Exec($"wg show {a.Interface} endpoints"), StringComparison.Ordinal);
+
+            // B answers only, but WireGuard lets the side that SENT the last data start a handshake when it hears
+            // nothing back for 15 s (Keepalive-Timeout + Rekey-Timeout): B's last ping reply would make B
+            // re-handshake from its new address after the move, and A would simply roam to it. A's passive keepalive
+            // (10 s after A last received data and sent nothing) disarms that timer at B: wait for it to reach B, so
+            // that from then on only A, re-resolving the name, can bring the tunnel back.
+            var received = b.ReceivedFrom(a);
+            Assert.True(Shell.WaitFor(() => b.ReceivedFrom(a) > received, TimeSpan.FromSeconds(15), 200),
+                "A's passive keepalive did not reach B");
 
             // B moves: packets to the old address go nowhere; the DNS record follows.
             var old = b.WanAddress;

@@ -151,6 +151,14 @@ public sealed class Office
         return DateTimeOffset.UtcNow.ToUnixTimeSeconds() - epoch;
     }
 
+    /// <summary>Bytes received from <paramref name="peer"/> as `wg show IFACE transfer` reports them.</summary>
+    public long ReceivedFrom(Office peer)
+    {
+        var line = Exec($"wg show {Interface} transfer").Split('\n')
+            .FirstOrDefault(l => l.StartsWith(peer.PublicKey, StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line.Split('\t')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public bool LinkExists() => Exec($"ip link show dev {Interface}", check: false).Contains(Interface, StringComparison.Ordinal);
 }
 

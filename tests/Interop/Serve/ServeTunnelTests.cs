@@ -13,7 +13,8 @@ namespace Branchgate.Interop.Tests.Serve;
 /// <item>the site-to-site tunnel carries traffic between the offices' LANs; `wg show` sees the peer with a recent
 /// handshake; GET /v1/status says online; /metrics counts bytes both ways;</item>
 /// <item>kill -9 during traffic and a restart by a supervisor (like systemd's Restart=on-failure, RestartSec=2s):
-/// the killed process's TUN goes with it (with its routes), the restarted serve opens the same store, serves the same
+/// the killed process's TUN goes with it (with its routes), its UAPI and API socket files stay behind and the restarted
+/// serve replaces them; it opens the same store, serves the same
 /// configuration and carries traffic again within 10 s of its start;</item>
 /// <item>SIGHUP re-applies the store at once: a route deleted by hand is back well before the 10 s reconcile loop.</item>
 /// </list>
@@ -91,72 +92,139 @@ public sealed class ServeTunnelTests(ITestOutputHelper output)
     [Fact]
     public void Kill_9_during_traffic_then_a_supervised_restart_restores_the_tunnel_from_the_same_store()
     {
-        var (lab, a, b) = TwoOffices(intoStore: true);
-        using (lab)
+        using var lab = new ServeLab();
+        var a = lab.AddOffice(1);
+        var b = lab.AddOffice(2);
+        a.Import(a.WgQuick((b, $"{b.WanAddress}:{b.ListenPort}", 0)), intoStore: true);
+        b.Import(b.WgQuick((a, $"{a.WanAddress}:{a.ListenPort}", 0)), intoStore: true);
+        b.StartServe();
+        // What the killed process leaves behind, seen by the supervisor before it restarts serve.
+        var leftBehind = new List<string>();
+        using var supervisor = new Supervisor(a, failed =>
         {
-            Assert.NotNull(a.PingUntil(b, TimeSpan.FromSeconds(10)));
-            string interfacesBefore;
-            using (var api = new ServeApi(a.ApiSocket))
+            leftBehind.Add($"exit={failed.Process.ExitCode}");
+            leftBehind.Add($"link={a.LinkExists()}");
+            leftBehind.Add($"routes={a.Exec("ip route show").Contains(a.Interface, StringComparison.Ordinal)}");
+            leftBehind.Add($"uapi-socket={File.Exists($"/var/run/wireguard/{a.Interface}.sock")}");
+            leftBehind.Add($"api-socket={File.Exists(a.ApiSocket)}");
+        });
+        Assert.True(supervisor.Current.WaitForApi(TimeSpan.FromSeconds(20)), supervisor.Current.Log);
+        Assert.NotNull(a.PingUntil(b, TimeSpan.FromSeconds(10)));
+        string interfacesBefore;
+        using (var api = new ServeApi(a.ApiSocket))
+        {
+            interfacesBefore = api.Get("/v1/interfaces");
+        }
+
+        // Traffic from A's LAN to B's LAN all along: every reply is timestamped when the test reads it.
+        var replies = new ConcurrentQueue<DateTime>();
+        using var ping = Shell.Start("ip", ["netns", "exec", a.Namespace, "ping", "-i", "0.2", "-W", "1", "-w", "40",
+            "-I", a.LanAddress, b.LanAddress]);
+        ping.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.Contains("bytes from", StringComparison.Ordinal) == true)
             {
-                interfacesBefore = api.Get("/v1/interfaces");
+                replies.Enqueue(DateTime.UtcNow);
+            }
+        };
+        ping.ErrorDataReceived += (_, _) => { };
+        ping.BeginOutputReadLine();
+        ping.BeginErrorReadLine();
+        try
+        {
+            Assert.True(Shell.WaitFor(() => replies.Count >= 3, TimeSpan.FromSeconds(5)), "no traffic before the kill");
+
+            var killed = supervisor.Current;
+            killed.Signal(ServeProcess.SigKill);
+            Assert.True(Shell.WaitFor(() => supervisor.Starts.Count == 2, TimeSpan.FromSeconds(10)), "the supervisor did not restart serve");
+            var (restartedAt, restarted) = supervisor.Starts[1];
+
+            // The TUN (and the routes on it) died with the killed process's descriptor; its UAPI socket file and API
+            // socket file stayed behind (nobody listening), and the new serve replaces both.
+            Assert.Equal(["exit=137", "link=False", "routes=False", "uapi-socket=True", "api-socket=True"], leftBehind);
+
+            Assert.True(restarted.WaitForApi(TimeSpan.FromSeconds(10)), "the restarted serve did not come up:\n" + restarted.Log);
+            Assert.True(Shell.WaitFor(() => replies.Any(t => t > restartedAt), restartedAt.AddSeconds(10) - DateTime.UtcNow),
+                "no reply within 10 s of the restart; serve log:\n" + restarted.Log);
+            output.WriteLine($"first reply {(replies.First(t => t > restartedAt) - restartedAt).TotalMilliseconds:F0} ms after the restart");
+
+            using var api = new ServeApi(a.ApiSocket);
+            Assert.Equal(interfacesBefore, api.Get("/v1/interfaces"));
+            Assert.True(a.LinkExists());
+            Assert.Contains(b.PublicKey, a.Exec($"wg show {a.Interface} peers"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!ping.HasExited)
+            {
+                ping.Kill();
             }
 
-            // Traffic from A's LAN to B's LAN all along: every reply is timestamped when the test reads it.
-            var replies = new ConcurrentQueue<DateTime>();
-            using var ping = Shell.Start("ip", ["netns", "exec", a.Namespace, "ping", "-i", "0.2", "-W", "1", "-w", "40",
-                "-I", a.LanAddress, b.LanAddress]);
-            ping.OutputDataReceived += (_, e) =>
+            output.WriteLine("serve A (restarted):\n" + a.Serve?.Log);
+        }
+    }
+
+    /// <summary>systemd's Restart=on-failure with RestartSec=2s, in a loop: serve is started again whenever it exits
+    /// with a failure (a signal is one), after <c>onFailure</c> had a look at what it left behind.</summary>
+    private sealed class Supervisor : IDisposable
+    {
+        private readonly Thread _thread;
+        private readonly List<(DateTime StartedAt, ServeProcess Serve)> _starts = [];
+        private volatile bool _stopping;
+
+        public Supervisor(Office office, Action<ServeProcess> onFailure)
+        {
+            Start(office);
+            _thread = new Thread(() =>
             {
-                if (e.Data?.Contains("bytes from", StringComparison.Ordinal) == true)
+                while (!_stopping)
                 {
-                    replies.Enqueue(DateTime.UtcNow);
+                    var serve = Current;
+                    serve.Process.WaitForExit();
+                    if (_stopping || serve.Process.ExitCode == 0)
+                    {
+                        return;
+                    }
+
+                    onFailure(serve);
+                    Thread.Sleep(2_000);
+                    if (!_stopping)
+                    {
+                        Start(office);
+                    }
                 }
-            };
-            ping.ErrorDataReceived += (_, _) => { };
-            ping.BeginOutputReadLine();
-            ping.BeginErrorReadLine();
-            try
+            });
+            _thread.Start();
+        }
+
+        public IReadOnlyList<(DateTime StartedAt, ServeProcess Serve)> Starts
+        {
+            get
             {
-                Assert.True(Shell.WaitFor(() => replies.Count >= 3, TimeSpan.FromSeconds(5)), "no traffic before the kill");
-
-                var killed = a.Serve!;
-                killed.Signal(ServeProcess.SigKill);
-                Assert.True(killed.WaitForExit(TimeSpan.FromSeconds(5)));
-                Assert.Equal(128 + 9, killed.Process.ExitCode);
-
-                // What the killed process leaves behind: its TUN (and the routes on it) died with its descriptor;
-                // the UAPI socket file stays (nobody listens on it) until the next serve replaces it.
-                Assert.False(a.LinkExists(), "the killed serve's TUN is still there");
-                Assert.DoesNotContain(a.Interface, a.Exec("ip route show"), StringComparison.Ordinal);
-                output.WriteLine($"after kill -9: UAPI socket file exists: {File.Exists($"/var/run/wireguard/{a.Interface}.sock")}, " +
-                    $"API socket file exists: {File.Exists(a.ApiSocket)}");
-
-                // The supervisor: a failed exit (a signal is one) is restarted after RestartSec=2s, as systemd would.
-                Thread.Sleep(2_000);
-                var restartedAt = DateTime.UtcNow;
-                var clock = Stopwatch.StartNew();
-                var restarted = a.StartServe(waitForApi: false);
-                Assert.True(restarted.WaitForApi(TimeSpan.FromSeconds(10)), "the restarted serve did not come up:\n" + restarted.Log);
-                output.WriteLine($"API answered {clock.ElapsedMilliseconds} ms after the restart");
-                Assert.True(Shell.WaitFor(() => replies.Any(t => t > restartedAt), TimeSpan.FromSeconds(10) - clock.Elapsed),
-                    "no reply within 10 s of the restart; serve log:\n" + restarted.Log);
-                var first = replies.First(t => t > restartedAt);
-                output.WriteLine($"first reply {(first - restartedAt).TotalMilliseconds:F0} ms after the restart");
-
-                using var api = new ServeApi(a.ApiSocket);
-                Assert.Equal(interfacesBefore, api.Get("/v1/interfaces"));
-                Assert.True(a.LinkExists());
-                Assert.Contains(b.PublicKey, a.Exec($"wg show {a.Interface} peers"), StringComparison.Ordinal);
-            }
-            finally
-            {
-                if (!ping.HasExited)
+                lock (_starts)
                 {
-                    ping.Kill();
+                    return [.. _starts];
                 }
-
-                output.WriteLine("serve A (restarted):\n" + a.Serve?.Log);
             }
+        }
+
+        public ServeProcess Current => Starts[^1].Serve;
+
+        private void Start(Office office)
+        {
+            var at = DateTime.UtcNow;
+            var serve = office.StartServe(waitForApi: false);
+            lock (_starts)
+            {
+                _starts.Add((at, serve));
+            }
+        }
+
+        public void Dispose()
+        {
+            _stopping = true;
+            Current.Dispose(); // kills it (by PID) if it still runs; the lab would too
+            _thread.Join(TimeSpan.FromSeconds(10));
         }
     }
 
