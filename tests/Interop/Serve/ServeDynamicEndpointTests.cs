@@ -48,8 +48,8 @@ public sealed class ServeDynamicEndpointTests(ITestOutputHelper output)
             var old = b.WanAddress;
             b.WanAddress = "192.0.2.12";
             b.Exec($"ip addr del {old}/24 dev wan0 && ip addr add {b.WanAddress}/24 dev wan0");
-            lab.UpdateDns("branch-b.test", b.WanAddress);
             Assert.False(a.PingLan(b, count: 1), "the old address still answers");
+            lab.UpdateDns("branch-b.test", b.WanAddress);
 
             var clock = Stopwatch.StartNew();
             var took = a.PingUntil(b, TimeSpan.FromMinutes(2));
