@@ -12,6 +12,7 @@ packages=(
   iputils-ping
   iperf3           # throughput through tunnels in the interop tests and the throughput script
   strongswan-swanctl strongswan-charon libcharon-extra-plugins  # a real IPsec peer for the coexistence tests
+  dnsmasq-base     # a real DNS server (no system service) for the dynamic-endpoint tests of `branchgate serve`
   curl             # the management API tests call the socket as another user (setpriv + curl)
   systemd          # systemd-analyze verify checks image/systemd/branchgate.service in the tests
 )
