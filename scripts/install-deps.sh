@@ -13,6 +13,7 @@ packages=(
   iperf3           # throughput through tunnels in the interop tests and the throughput script
   strongswan-swanctl strongswan-charon libcharon-extra-plugins  # a real IPsec peer for the coexistence tests
   curl             # the management API tests call the socket as another user (setpriv + curl)
+  chromium         # the admin panel's end-to-end tests drive it with Playwright (no browser download)
   systemd          # systemd-analyze verify checks image/systemd/branchgate.service in the tests
 )
 

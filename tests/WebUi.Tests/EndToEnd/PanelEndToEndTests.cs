@@ -1,0 +1,220 @@
+using System.Net;
+using Deque.AxeCore.Playwright;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Branchgate.WebUi.Tests.EndToEnd;
+
+/// <summary>
+/// The panel in Debian's Chromium against a real `branchgate serve`: first-run setup, sign-in and sign-out, refused
+/// sessions, a site added, listed on the dashboard and edited, saves the gateway refuses (an overlap with another site:
+/// 400; with the appliance's LAN: 409 with the coexistence finding), a remote worker's QR code, and the audit log of it
+/// all. Screenshots of each main page go to $BRANCHGATE_TEST_ARTIFACTS (default: artifacts/ beside the tests).
+/// </summary>
+public sealed class PanelEndToEndTests(ITestOutputHelper output)
+{
+    private const string Password = "correct horse battery staple";
+    private const string SiteKey = "q0JcDn1DPMOG0K6x4spqMXQvfUMtUjJX9EZSeS0Mjks=";
+    private const string OtherKey = "Zx8BmxgB0cI+OiTL2mW5A5N1Sg6X7q6Zf8vTqZ9r0Fo=";
+
+    private static readonly string Artifacts = Environment.GetEnvironmentVariable("BRANCHGATE_TEST_ARTIFACTS") is { Length: > 0 } dir
+        ? dir : Path.Combine(AppContext.BaseDirectory, "artifacts");
+
+    [Fact]
+    public async Task An_administrator_sets_up_signs_in_manages_sites_and_workers_and_sees_the_audit_log()
+    {
+        Directory.CreateDirectory(Artifacts);
+        using var appliance = await ApplianceUnderTest.StartAsync();
+        try
+        {
+            await WalkAsync(appliance);
+        }
+        catch
+        {
+            output.WriteLine("--- serve ---\n" + appliance.ServeLog + "\n--- panel ---\n" + appliance.PanelLog);
+            throw;
+        }
+    }
+
+    private async Task WalkAsync(ApplianceUnderTest appliance)
+    {
+        // Without a session the panel answers no page: it sends the browser to sign in.
+        using (var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }))
+        {
+            foreach (var path in new[] { "", "sites", "sites/wg0/new", "audit", "coexistence" })
+            {
+                using var answer = await http.GetAsync(new Uri(appliance.BaseUrl, path));
+                Assert.Equal(HttpStatusCode.Redirect, answer.StatusCode);
+                Assert.StartsWith($"{appliance.BaseUrl}login", answer.Headers.Location?.ToString(), StringComparison.Ordinal);
+            }
+
+            using var login = await http.GetAsync(new Uri(appliance.BaseUrl, "login"));
+            Assert.Contains("frame-ancestors 'none'", string.Join(";", login.Headers.GetValues("Content-Security-Policy")),
+                StringComparison.Ordinal);
+            Assert.Equal("nosniff", Assert.Single(login.Headers.GetValues("X-Content-Type-Options")));
+        }
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = appliance.BaseUrl.ToString(),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+        });
+        context.SetDefaultTimeout(15_000);
+        var page = await context.NewPageAsync();
+        var consoleErrors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                consoleErrors.Add(message.Text);
+            }
+        };
+
+        // First run: no administrator, so sign-in leads to setup. The gateway's password rule comes back word for word.
+        await page.GotoAsync("/sites");
+        await page.WaitForURLAsync("**/setup");
+        await Shot(page, "setup");
+        await page.FillAsync("#token", appliance.SetupToken);
+        await page.FillAsync("#name", "admin");
+        await page.FillAsync("#password", "short");
+        await page.FillAsync("#confirm", "short");
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page.Locator("[data-testid=setup-message]")).ToContainTextAsync("12 characters");
+        await page.FillAsync("#password", Password);
+        await page.FillAsync("#confirm", Password);
+        await page.ClickAsync("button[type=submit]");
+        await WaitInteractiveAsync(page);
+        await Expect(page.Locator("[data-testid=signed-in-user]")).ToHaveTextAsync("admin");
+
+        // Sign out; a wrong password is refused; the right one signs in.
+        await page.ClickAsync("[data-testid=sign-out]");
+        await page.WaitForURLAsync("**/login?signedOut=1");
+        await page.FillAsync("#name", "admin");
+        await page.FillAsync("#password", "not the password at all");
+        await page.ClickAsync("button[type=submit]");
+        await Expect(page.Locator("[data-testid=login-message]")).ToHaveTextAsync("Wrong name or password.");
+        await Shot(page, "login-refused");
+        await AssertAccessibleAsync(page, "login");
+        await page.FillAsync("#name", "admin");
+        await page.FillAsync("#password", Password);
+        await page.ClickAsync("button[type=submit]");
+        await WaitInteractiveAsync(page);
+
+        // A site: added, listed, on the dashboard, edited.
+        await page.GotoAsync("/sites");
+        await WaitInteractiveAsync(page);
+        await page.ClickAsync("[data-testid=add-site]");
+        await FillSiteAsync(page, "branch-b", SiteKey, "10.2.0.0/24", "127.0.0.1:51999");
+        await page.ClickAsync("[data-testid=save-site]");
+        var row = page.Locator("[data-testid=site-row][data-site=branch-b]");
+        await Expect(row).ToContainTextAsync("10.2.0.0/24");
+        await Shot(page, "sites");
+        await AssertAccessibleAsync(page, "sites");
+
+        await page.ClickAsync("nav >> text=Dashboard");
+        var peer = page.Locator("[data-testid=peer-row][data-peer=branch-b]");
+        await Expect(peer.Locator("[data-testid=peer-state]")).ToHaveTextAsync("offline");
+        await Expect(peer.Locator("[data-testid=peer-handshake]")).ToHaveTextAsync("never");
+        await Shot(page, "dashboard");
+        await AssertAccessibleAsync(page, "dashboard");
+
+        await page.GotoAsync("/sites/wg0");
+        await WaitInteractiveAsync(page);
+        await row.Locator("[data-testid=edit-site]").ClickAsync();
+        await page.FillAsync("#site-description", "Lyon office");
+        await page.FillAsync("#site-keepalive", "25");
+        await page.ClickAsync("[data-testid=save-site]");
+        await Expect(row).ToContainTextAsync("Lyon office");
+
+        // Refused saves: an overlap with branch-b (the validator: 400), then with the appliance's LAN (the coexistence
+        // check: 409, with the finding and the Force choice). Nothing is added.
+        await page.ClickAsync("[data-testid=add-site]");
+        await FillSiteAsync(page, "branch-c", OtherKey, "10.2.0.128/25", "");
+        await page.ClickAsync("[data-testid=save-site]");
+        await Expect(page.Locator("[data-testid=form-error]")).ToContainTextAsync("overlap");
+        await page.FillAsync("#site-allowed-ips", "10.1.0.0/24");
+        await page.ClickAsync("[data-testid=save-site]");
+        await Expect(page.Locator("[data-testid=finding-error]").First).ToContainTextAsync("10.1.0.0/24");
+        await Expect(page.Locator("[data-testid=force]")).ToBeVisibleAsync();
+        await Shot(page, "site-blocked");
+
+        // A remote worker: the gateway makes its keys; its file is shown once, with a QR code.
+        await page.GotoAsync("/sites/wg0");
+        await WaitInteractiveAsync(page);
+        await page.ClickAsync("[data-testid=add-worker]");
+        await page.FillAsync("#worker-name", "laptop-anna");
+        await page.FillAsync("#worker-addresses", "10.9.0.5/32");
+        await page.FillAsync("#worker-endpoint", "vpn.example.com:51820");
+        await page.ClickAsync("[data-testid=create-worker]");
+        var qr = page.Locator("[data-testid=worker-qr]");
+        await Expect(qr).ToBeVisibleAsync();
+        Assert.True(await qr.EvaluateAsync<int>("img => img.naturalWidth") > 100, "the QR code image did not load");
+        var file = await page.Locator("[data-testid=worker-wgquick]").TextContentAsync() ?? "";
+        Assert.Contains("[Interface]", file, StringComparison.Ordinal);
+        Assert.Contains("PrivateKey = ", file, StringComparison.Ordinal);
+        Assert.Contains("Endpoint = vpn.example.com:51820", file, StringComparison.Ordinal);
+        await Shot(page, "remote-worker");
+
+        // The audit log names the administrator for each change, and the refused one.
+        await page.ClickAsync("nav >> text=Audit log");
+        ILocator Audit(string action, string target) =>
+            page.Locator($"[data-testid=audit-row][data-action='{action}'][data-target='{target}']");
+        await Expect(Audit("site.create", "wg0/branch-b")).ToContainTextAsync("admin");
+        await Expect(Audit("site.update", "wg0/branch-b")).ToContainTextAsync("done");
+        await Expect(Audit("site.create", "wg0/laptop-anna")).ToContainTextAsync("admin");
+        // The refused saves are audited as well.
+        await Expect(Audit("site.create", "wg0/branch-c").First).ToContainTextAsync("refused");
+        await Shot(page, "audit");
+        await AssertAccessibleAsync(page, "audit");
+
+        await page.ClickAsync("nav >> text=Coexistence");
+        await Expect(page.Locator("h1")).ToHaveTextAsync("IPsec coexistence and route conflicts");
+        await Shot(page, "coexistence");
+
+        // Sign-out ends the session: the dashboard is no longer served.
+        await page.ClickAsync("[data-testid=sign-out]");
+        await page.WaitForURLAsync("**/login?signedOut=1");
+        await page.GotoAsync("/");
+        await page.WaitForURLAsync("**/login?returnUrl=*");
+
+        Assert.True(consoleErrors.Count == 0, "browser console errors: " + string.Join(" | ", consoleErrors));
+    }
+
+    private static async Task FillSiteAsync(IPage page, string name, string key, string allowedIps, string endpoint)
+    {
+        await WaitInteractiveAsync(page);
+        await page.FillAsync("#site-name", name);
+        await page.FillAsync("#site-public-key", key);
+        await page.FillAsync("#site-allowed-ips", allowedIps);
+        await page.FillAsync("#site-endpoint", endpoint);
+    }
+
+    /// <summary>The circuit is up (MainLayout renders the marker only when interactive): clicks reach components.</summary>
+    private static Task WaitInteractiveAsync(IPage page) =>
+        page.Locator("[data-testid=interactive]").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
+
+    private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    private static async Task Shot(IPage page, string name) =>
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, $"{name}.png"), FullPage = true });
+
+    private async Task AssertAccessibleAsync(IPage page, string name)
+    {
+        var result = await page.RunAxe();
+        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
+        foreach (var violation in result.Violations)
+        {
+            output.WriteLine($"axe {name}: {violation.Impact} {violation.Id}: {violation.Help} ({violation.Nodes.Length} nodes)");
+        }
+
+        Assert.True(serious.Count == 0, $"axe on {name}: " + string.Join("; ", serious.Select(v =>
+            $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Take(3).Select(n => string.Join(" ", n.Target)))}")));
+    }
+}
