@@ -41,7 +41,7 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         // Without a session the panel answers no page: it sends the browser to sign in.
         using (var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }))
         {
-            foreach (var path in new[] { "", "sites", "sites/wg0/new", "audit", "coexistence" })
+            foreach (var path in new[] { "", "sites", "sites/wg0/new", "audit", "coexistence", "users" })
             {
                 using var answer = await http.GetAsync(new Uri(appliance.BaseUrl, path));
                 Assert.Equal(HttpStatusCode.Redirect, answer.StatusCode);
@@ -122,6 +122,9 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         var peer = page.Locator("[data-testid=peer-row][data-peer=branch-b]");
         await Expect(peer.Locator("[data-testid=peer-state]")).ToHaveTextAsync("offline");
         await Expect(peer.Locator("[data-testid=peer-handshake]")).ToHaveTextAsync("never");
+        // The dashboard fetches the status again by itself, without a reload.
+        var refreshed = await page.Locator("[data-testid=refreshed]").TextContentAsync();
+        await Expect(page.Locator("[data-testid=refreshed]")).Not.ToHaveTextAsync(refreshed ?? "", new() { Timeout = 10_000 });
         await Shot(page, "dashboard");
         await AssertAccessibleAsync(page, "dashboard");
 
@@ -132,6 +135,10 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await page.FillAsync("#site-keepalive", "25");
         await page.ClickAsync("[data-testid=save-site]");
         await Expect(row).ToContainTextAsync("Lyon office");
+        await row.Locator("[data-testid=toggle-site]").ClickAsync();
+        await Expect(row).ToContainTextAsync("disabled");
+        await row.Locator("[data-testid=toggle-site]").ClickAsync();
+        await Expect(row).ToContainTextAsync("enabled");
 
         // Refused saves: an overlap with branch-b (the validator: 400), then with the appliance's LAN (the coexistence
         // check: 409, with the finding and the Force choice). Nothing is added.
@@ -162,13 +169,31 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         Assert.Contains("Endpoint = vpn.example.com:51820", file, StringComparison.Ordinal);
         await Shot(page, "remote-worker");
 
+        // Deleting it asks first, then removes the row.
+        await page.GotoAsync("/sites/wg0");
+        await WaitInteractiveAsync(page);
+        var worker = page.Locator("[data-testid=site-row][data-site=laptop-anna]");
+        await worker.Locator("[data-testid=delete-site]").ClickAsync();
+        await worker.Locator("[data-testid=confirm-delete]").ClickAsync();
+        await Expect(worker).ToHaveCountAsync(0);
+
+        // A second administrator, through the users page.
+        await page.ClickAsync("nav >> text=Users");
+        await page.FillAsync("#new-user-name", "bob");
+        await page.FillAsync("#new-user-password", "another long passphrase");
+        await page.ClickAsync("[data-testid=add-user]");
+        await Expect(page.Locator("[data-testid=user-row][data-user=bob]")).ToBeVisibleAsync();
+        await Shot(page, "users");
+        await AssertAccessibleAsync(page, "users");
+
         // The audit log names the administrator for each change, and the refused one.
         await page.ClickAsync("nav >> text=Audit log");
         ILocator Audit(string action, string target) =>
             page.Locator($"[data-testid=audit-row][data-action='{action}'][data-target='{target}']");
         await Expect(Audit("site.create", "wg0/branch-b")).ToContainTextAsync("admin");
-        await Expect(Audit("site.update", "wg0/branch-b")).ToContainTextAsync("done");
+        await Expect(Audit("site.update", "wg0/branch-b")).ToHaveCountAsync(3); // edit, disable, enable
         await Expect(Audit("site.create", "wg0/laptop-anna")).ToContainTextAsync("admin");
+        await Expect(Audit("site.delete", "wg0/laptop-anna")).ToContainTextAsync("admin");
         // The refused saves are audited as well.
         await Expect(Audit("site.create", "wg0/branch-c").First).ToContainTextAsync("refused");
         await Shot(page, "audit");
