@@ -203,6 +203,14 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await Expect(page.Locator("h1")).ToHaveTextAsync("IPsec coexistence and route conflicts");
         await Shot(page, "coexistence");
 
+        // A phone-sized screen: the drawer folds away, tables scroll; still no serious accessibility finding.
+        await page.SetViewportSizeAsync(390, 844);
+        await page.GotoAsync("/");
+        await WaitInteractiveAsync(page);
+        await Expect(page.Locator("[data-testid=peer-row][data-peer=branch-b]")).ToBeAttachedAsync();
+        await Shot(page, "dashboard-phone");
+        await AssertAccessibleAsync(page, "dashboard-phone");
+
         // Sign-out ends the session: the dashboard is no longer served.
         await page.ClickAsync("[data-testid=sign-out]");
         await page.WaitForURLAsync("**/login?signedOut=1");
