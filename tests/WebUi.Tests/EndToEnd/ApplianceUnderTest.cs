@@ -9,21 +9,35 @@ namespace Branchgate.WebUi.Tests.EndToEnd;
 
 /// <summary>
 /// A real `branchgate serve` (the published NativeAOT binary) in a network namespace of its own, with a LAN bridge
-/// (10.1.0.1/24) and an interface wg0 (10.9.0.1/24), and the panel (the WebUi build output, run with `dotnet`) in the
-/// root namespace on a free 127.0.0.1 port, reaching serve's API socket by path: unix sockets are not namespaced.
-/// Everything lives in a temporary directory; Dispose stops both processes by PID and deletes the namespace and the
+/// (10.1.0.1/24), an IPsec policy 10.1.0.0/24 -> 10.3.0.0/24 and an interface wg0 (10.9.0.1/24, port 51820); a real
+/// peer, wireguard-go configured with `wg`, in a second namespace joined by a veth pair (gateway 192.168.77.1, peer
+/// 192.168.77.2:51821, peer tunnel address 10.2.0.1/24); and the panel (the WebUi build output, run with `dotnet`) in
+/// the root namespace on a free 127.0.0.1 port, reaching serve's API socket by path: unix sockets are not namespaced.
+/// Everything lives in a temporary directory; Dispose stops the processes by PID and deletes the namespaces and the
 /// directory.
 /// </summary>
 internal sealed class ApplianceUnderTest : IDisposable
 {
+    public const string PeerEndpoint = "192.168.77.2:51821";
+
     private Process? _serve;
     private Process? _panel;
+    private Process? _peer;
 
-    private ApplianceUnderTest(string directory, string ns)
+    private ApplianceUnderTest(string directory, string ns, string unique)
     {
         Directory = directory;
         Namespace = ns;
+        PeerNamespace = ns + "p";
+        PeerInterface = "wgp" + unique.Replace("-", "", StringComparison.Ordinal)[..Math.Min(12, unique.Length - 1)];
     }
+
+    public string PeerNamespace { get; }
+
+    public string PeerInterface { get; }
+
+    /// <summary>The real peer's public key: the site the test adds with it comes online.</summary>
+    public string PeerPublicKey { get; private set; } = "";
 
     public string Directory { get; }
 
@@ -41,10 +55,11 @@ internal sealed class ApplianceUnderTest : IDisposable
         var panelDll = PanelDll();
         var unique = $"{Environment.ProcessId}-{Random.Shared.Next(10000)}";
         var directory = System.IO.Directory.CreateTempSubdirectory($"bg-webui-{unique}-").FullName;
-        var appliance = new ApplianceUnderTest(directory, $"bgwebui-{unique}");
+        var appliance = new ApplianceUnderTest(directory, $"bgwebui-{unique}", unique);
         try
         {
             await appliance.StartServeAsync(binary).ConfigureAwait(false);
+            await appliance.StartPeerAsync().ConfigureAwait(false);
             await appliance.StartPanelAsync(panelDll).ConfigureAwait(false);
             return appliance;
         }
@@ -69,6 +84,9 @@ internal sealed class ApplianceUnderTest : IDisposable
         Commands.Run("ip", "-n", Namespace, "link", "add", "lan0", "type", "bridge");
         Commands.Run("ip", "-n", Namespace, "addr", "add", "10.1.0.1/24", "dev", "lan0");
         Commands.Run("ip", "-n", Namespace, "link", "set", "lan0", "up");
+        // An IPsec tunnel's policy from the office LAN to 10.3.0.0/24: a site claiming that range conflicts with it.
+        Commands.Run("ip", "-n", Namespace, "xfrm", "policy", "add", "src", "10.1.0.0/24", "dst", "10.3.0.0/24", "dir", "out",
+            "tmpl", "src", "192.168.77.1", "dst", "192.0.2.2", "proto", "esp", "mode", "tunnel");
 
         var tokenPath = Path.Combine(Directory, "setup-token");
         _serve = Commands.Start("ip",
@@ -92,6 +110,43 @@ internal sealed class ApplianceUnderTest : IDisposable
                 $"creating wg0 answered {created.StatusCode}: {await created.Content.ReadAsStringAsync().ConfigureAwait(false)}");
         }
     }
+
+    /// <summary>wireguard-go in its own namespace, already pointing at the gateway; the gateway learns it when the
+    /// test adds the site.</summary>
+    private async Task StartPeerAsync()
+    {
+        Commands.Run("ip", "netns", "add", PeerNamespace);
+        Commands.Run("ip", "-n", PeerNamespace, "link", "set", "lo", "up");
+        Commands.Run("ip", "link", "add", "bgv" + PeerInterface[3..], "netns", Namespace, "type", "veth",
+            "peer", "name", "bgp" + PeerInterface[3..], "netns", PeerNamespace);
+        Commands.Run("ip", "-n", Namespace, "addr", "add", "192.168.77.1/24", "dev", "bgv" + PeerInterface[3..]);
+        Commands.Run("ip", "-n", Namespace, "link", "set", "bgv" + PeerInterface[3..], "up");
+        Commands.Run("ip", "-n", PeerNamespace, "addr", "add", "192.168.77.2/24", "dev", "bgp" + PeerInterface[3..]);
+        Commands.Run("ip", "-n", PeerNamespace, "link", "set", "bgp" + PeerInterface[3..], "up");
+
+        var keyPath = Path.Combine(Directory, "peer.key");
+        Commands.Run("sh", "-c", $"umask 077 && wg genkey > '{keyPath}'");
+        PeerPublicKey = Commands.Run("sh", "-c", $"wg pubkey < '{keyPath}'").Trim();
+
+        using var api = ApiClient();
+        var wg0 = await api.GetFromJsonAsync("v1/interfaces/wg0", ApiClientJsonContext.Default.InterfaceDto).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("GET /v1/interfaces/wg0 answered nothing");
+
+        var socket = $"/var/run/wireguard/{PeerInterface}.sock";
+        _peer = Commands.Start("ip", ["netns", "exec", PeerNamespace, "wireguard-go", "-f", PeerInterface],
+            Path.Combine(Directory, "peer.log"), new Dictionary<string, string> { ["WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD"] = "1" });
+        await WaitAsync(() => File.Exists(socket), "wireguard-go's UAPI socket", () => _peer.HasExited).ConfigureAwait(false);
+        Commands.Run("ip", "netns", "exec", PeerNamespace, "wg", "set", PeerInterface, "private-key", keyPath,
+            "listen-port", "51821", "peer", wg0.PublicKey, "endpoint", "192.168.77.1:51820", "allowed-ips", "10.9.0.0/24",
+            "persistent-keepalive", "2");
+        Commands.Run("ip", "-n", PeerNamespace, "addr", "add", "10.2.0.1/24", "dev", PeerInterface);
+        Commands.Run("ip", "-n", PeerNamespace, "link", "set", PeerInterface, "up");
+        Commands.Run("ip", "-n", PeerNamespace, "route", "add", "10.9.0.0/24", "dev", PeerInterface);
+    }
+
+    /// <summary>Traffic from the peer's side through the tunnel to the gateway's tunnel address.</summary>
+    public bool PingGatewayFromPeer() =>
+        Commands.TryRun("ip", "netns", "exec", PeerNamespace, "ping", "-c", "3", "-i", "0.3", "-W", "2", "10.9.0.1");
 
     private async Task StartPanelAsync(string dll)
     {
@@ -202,14 +257,13 @@ internal sealed class ApplianceUnderTest : IDisposable
     public void Dispose()
     {
         Commands.Stop(_panel);
+        Commands.Stop(_peer);
         Commands.Stop(_serve);
-        try
+        File.Delete($"/var/run/wireguard/{PeerInterface}.sock");
+        foreach (var ns in new[] { PeerNamespace, Namespace })
         {
-            Commands.Run("ip", "netns", "delete", Namespace);
-        }
-        catch (InvalidOperationException)
-        {
-            // Not created (an early failure).
+            // False when it was not created (an early failure).
+            Commands.TryRun("ip", "netns", "delete", ns);
         }
 
         try

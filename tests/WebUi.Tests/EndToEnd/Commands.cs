@@ -31,6 +31,20 @@ internal static class Commands
         return stdout.Result;
     }
 
+    /// <summary>Runs a command to its end; false when it failed or timed out.</summary>
+    public static bool TryRun(string file, params string[] args)
+    {
+        try
+        {
+            Run(file, args);
+            return true;
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Starts a long-running process whose output goes to a log file.</summary>
     public static Process Start(string file, IEnumerable<string> args, string logPath,
         IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)

@@ -14,7 +14,6 @@ namespace Branchgate.WebUi.Tests.EndToEnd;
 public sealed class PanelEndToEndTests(ITestOutputHelper output)
 {
     private const string Password = "correct horse battery staple";
-    private const string SiteKey = "q0JcDn1DPMOG0K6x4spqMXQvfUMtUjJX9EZSeS0Mjks=";
     private const string OtherKey = "Zx8BmxgB0cI+OiTL2mW5A5N1Sg6X7q6Zf8vTqZ9r0Fo=";
 
     private static readonly string Artifacts = Environment.GetEnvironmentVariable("BRANCHGATE_TEST_ARTIFACTS") is { Length: > 0 } dir
@@ -111,17 +110,20 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await page.GotoAsync("/sites");
         await WaitInteractiveAsync(page);
         await page.ClickAsync("[data-testid=add-site]");
-        await FillSiteAsync(page, "branch-b", SiteKey, "10.2.0.0/24", "127.0.0.1:51999");
+        await FillSiteAsync(page, "branch-b", appliance.PeerPublicKey, "10.2.0.0/24", ApplianceUnderTest.PeerEndpoint);
         await page.ClickAsync("[data-testid=save-site]");
         var row = page.Locator("[data-testid=site-row][data-site=branch-b]");
         await Expect(row).ToContainTextAsync("10.2.0.0/24");
         await Shot(page, "sites");
         await AssertAccessibleAsync(page, "sites");
 
+        // The real peer sends traffic through the tunnel; the dashboard shows the site come online by itself.
+        Assert.True(appliance.PingGatewayFromPeer(), "no ping through the tunnel from the peer to 10.9.0.1");
         await page.ClickAsync("nav >> text=Dashboard");
         var peer = page.Locator("[data-testid=peer-row][data-peer=branch-b]");
-        await Expect(peer.Locator("[data-testid=peer-state]")).ToHaveTextAsync("offline");
-        await Expect(peer.Locator("[data-testid=peer-handshake]")).ToHaveTextAsync("never");
+        await Expect(peer.Locator("[data-testid=peer-state]")).ToHaveTextAsync("online", new() { Timeout = 20_000 });
+        await Expect(peer.Locator("[data-testid=peer-handshake]")).ToContainTextAsync("s ago");
+        await Expect(peer).ToContainTextAsync("192.168.77.2:51821");
         // The dashboard fetches the status again by itself, without a reload.
         var refreshed = await page.Locator("[data-testid=refreshed]").TextContentAsync();
         await Expect(page.Locator("[data-testid=refreshed]")).Not.ToHaveTextAsync(refreshed ?? "", new() { Timeout = 10_000 });
@@ -140,15 +142,17 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await row.Locator("[data-testid=toggle-site]").ClickAsync();
         await Expect(row).ToContainTextAsync("enabled");
 
-        // Refused saves: an overlap with branch-b (the validator: 400), then with the appliance's LAN (the coexistence
-        // check: 409, with the finding and the Force choice). Nothing is added.
+        // Refused saves: an overlap with branch-b (the validator: 400), then a range an IPsec policy captures (the
+        // coexistence check: 409, with the finding, its kernel object and the Force choice). Nothing is added.
         await page.ClickAsync("[data-testid=add-site]");
         await FillSiteAsync(page, "branch-c", OtherKey, "10.2.0.128/25", "");
         await page.ClickAsync("[data-testid=save-site]");
         await Expect(page.Locator("[data-testid=form-error]")).ToContainTextAsync("overlap");
-        await page.FillAsync("#site-allowed-ips", "10.1.0.0/24");
+        await page.FillAsync("#site-allowed-ips", "10.3.0.0/24");
         await page.ClickAsync("[data-testid=save-site]");
-        await Expect(page.Locator("[data-testid=finding-error]").First).ToContainTextAsync("10.1.0.0/24");
+        var finding = page.Locator("[data-testid=finding-error]").Filter(new() { HasText = "ipsec-policy-overlap" });
+        await Expect(finding).ToContainTextAsync("10.3.0.0/24");
+        await Expect(finding).ToContainTextAsync("xfrm policy");
         await Expect(page.Locator("[data-testid=force]")).ToBeVisibleAsync();
         await Shot(page, "site-blocked");
 
