@@ -127,6 +127,8 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         // The dashboard fetches the status again by itself, without a reload.
         var refreshed = await page.Locator("[data-testid=refreshed]").TextContentAsync();
         await Expect(page.Locator("[data-testid=refreshed]")).Not.ToHaveTextAsync(refreshed ?? "", new() { Timeout = 10_000 });
+        // ... and draws the peer's throughput from successive counters.
+        await Expect(peer.Locator("[data-testid=peer-throughput] svg")).ToBeVisibleAsync(new() { Timeout = 15_000 });
         await Shot(page, "dashboard");
         await AssertAccessibleAsync(page, "dashboard");
 

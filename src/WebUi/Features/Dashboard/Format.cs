@@ -20,6 +20,9 @@ public static class Format
         return unit == 0 ? $"{bytes} B" : value.ToString("0.0", CultureInfo.InvariantCulture) + " " + Units[unit];
     }
 
+    /// <summary>Bytes per second as "12 B/s", "3.4 KiB/s", ...</summary>
+    public static string Rate(double bytesPerSecond) => Bytes((ulong)Math.Max(0, Math.Round(bytesPerSecond))) + "/s";
+
     /// <summary>"never", "12 s ago", "3 min ago", "2 h ago", "4 d ago".</summary>
     public static string Age(DateTimeOffset? time, DateTimeOffset now)
     {
