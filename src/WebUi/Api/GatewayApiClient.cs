@@ -92,8 +92,7 @@ internal sealed class GatewayApiClient(HttpClient http, AuthenticationStateProvi
         JsonTypeInfo<T> answer, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
-        var state = await authentication.GetAuthenticationStateAsync().ConfigureAwait(false);
-        if (state.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } actor })
+        if (await SignedInUserAsync().ConfigureAwait(false) is { } actor)
         {
             request.Headers.TryAddWithoutValidation(ActorHeader, actor);
         }
@@ -125,6 +124,20 @@ internal sealed class GatewayApiClient(HttpClient http, AuthenticationStateProvi
         catch (JsonException)
         {
             return ApiResult.Failed<T>(0, new ErrorResponse("the gateway's answer could not be read"));
+        }
+    }
+
+    private async Task<string?> SignedInUserAsync()
+    {
+        try
+        {
+            var state = await authentication.GetAuthenticationStateAsync().ConfigureAwait(false);
+            return state.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } name } ? name : null;
+        }
+        catch (InvalidOperationException)
+        {
+            // A scope without a user (the session check's own calls): no actor, as for a call before sign-in.
+            return null;
         }
     }
 

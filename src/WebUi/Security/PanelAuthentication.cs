@@ -30,10 +30,33 @@ internal static class PanelAuthentication
                 options.LogoutPath = "/logout";
                 options.AccessDeniedPath = "/login";
                 options.ReturnUrlParameter = "returnUrl";
+                options.Events.OnValidatePrincipal = RejectRemovedUserAsync;
             });
         services.AddAuthorization();
         services.AddCascadingAuthenticationState();
+        services.AddScoped<CircuitActivity>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler>(
+            provider => provider.GetRequiredService<CircuitActivity>());
+        services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, CircuitSessionValidator>();
         return services;
+    }
+
+    /// <summary>A cookie of a user the gateway no longer has (removed by another administrator) signs in no more.
+    /// An unreachable gateway keeps the session: the pages will say the gateway cannot be reached.</summary>
+    private static async Task RejectRemovedUserAsync(CookieValidatePrincipalContext context)
+    {
+        if (context.Principal?.Identity?.Name is not { } name)
+        {
+            return;
+        }
+
+        var api = context.HttpContext.RequestServices.GetRequiredService<Api.IGatewayApi>();
+        var users = await api.ListUsersAsync(context.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (users.Succeeded && !users.Value.Users.Any(u => u.Name == name))
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Signs the user in: the gateway said the password (and TOTP code) are right.</summary>

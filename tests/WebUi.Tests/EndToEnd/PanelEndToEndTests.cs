@@ -192,6 +192,26 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await Shot(page, "users");
         await AssertAccessibleAsync(page, "users");
 
+        // Bob signs in elsewhere; once admin removes him, his session cookie opens no page any more.
+        await using (var bobContext = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = appliance.BaseUrl.ToString() }))
+        {
+            var bob = await bobContext.NewPageAsync();
+            await bob.GotoAsync("/login");
+            await bob.FillAsync("#name", "bob");
+            await bob.FillAsync("#password", "another long passphrase");
+            await bob.ClickAsync("button[type=submit]");
+            await WaitInteractiveAsync(bob);
+            await Expect(bob.Locator("[data-testid=signed-in-user]")).ToHaveTextAsync("bob");
+
+            var bobRow = page.Locator("[data-testid=user-row][data-user=bob]");
+            await bobRow.Locator("[data-testid=remove-user]").ClickAsync();
+            await bobRow.Locator("[data-testid=confirm-remove-user]").ClickAsync();
+            await Expect(bobRow).ToHaveCountAsync(0);
+
+            await bob.GotoAsync("/sites");
+            await bob.WaitForURLAsync("**/login?returnUrl=*");
+        }
+
         // The audit log names the administrator for each change, and the refused one.
         await page.ClickAsync("nav >> text=Audit log");
         ILocator Audit(string action, string target) =>
