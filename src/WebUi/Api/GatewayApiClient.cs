@@ -25,6 +25,11 @@ internal sealed class GatewayApiClient(HttpClient http, AuthenticationStateProvi
     public Task<ApiResult<InterfaceListResponse>> ListInterfacesAsync(CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, "v1/interfaces", null, Json.InterfaceListResponse, cancellationToken);
 
+    public Task<ApiResult<ChangeResponse>> CreateInterfaceAsync(InterfaceRequest request, bool force,
+        CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "v1/interfaces" + Force(force), JsonContent.Create(request, Json.InterfaceRequest),
+            Json.ChangeResponse, cancellationToken);
+
     public Task<ApiResult<SiteListResponse>> ListSitesAsync(string interfaceName, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, $"v1/interfaces/{Segment(interfaceName)}/sites", null, Json.SiteListResponse, cancellationToken);
 

@@ -14,6 +14,9 @@ public interface IGatewayApi
 
     Task<ApiResult<InterfaceListResponse>> ListInterfacesAsync(CancellationToken cancellationToken = default);
 
+    Task<ApiResult<ChangeResponse>> CreateInterfaceAsync(InterfaceRequest request, bool force,
+        CancellationToken cancellationToken = default);
+
     Task<ApiResult<SiteListResponse>> ListSitesAsync(string interfaceName, CancellationToken cancellationToken = default);
 
     Task<ApiResult<SiteDto>> GetSiteAsync(string interfaceName, string site, CancellationToken cancellationToken = default);

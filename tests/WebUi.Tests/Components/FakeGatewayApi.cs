@@ -40,6 +40,9 @@ internal sealed class FakeGatewayApi : IGatewayApi
     public Task<ApiResult<InterfaceListResponse>> ListInterfacesAsync(CancellationToken cancellationToken = default) =>
         NotScripted<InterfaceListResponse>();
 
+    public Task<ApiResult<ChangeResponse>> CreateInterfaceAsync(InterfaceRequest request, bool force,
+        CancellationToken cancellationToken = default) => NotScripted<ChangeResponse>();
+
     public Task<ApiResult<SiteListResponse>> ListSitesAsync(string interfaceName, CancellationToken cancellationToken = default) =>
         NotScripted<SiteListResponse>();
 

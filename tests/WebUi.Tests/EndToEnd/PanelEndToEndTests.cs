@@ -229,6 +229,18 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await Expect(page.Locator("h1")).ToHaveTextAsync("IPsec coexistence and route conflicts");
         await Shot(page, "coexistence");
 
+        // A second interface, made in the panel; the gateway brings it up and the dashboard lists it.
+        await page.GotoAsync("/sites");
+        await WaitInteractiveAsync(page);
+        await page.ClickAsync("[data-testid=add-interface]");
+        await page.FillAsync("#iface-name", "wg1");
+        await page.FillAsync("#iface-port", "51830");
+        await page.FillAsync("#iface-addresses", "10.10.0.1/24");
+        await page.ClickAsync("[data-testid=create-interface]");
+        await page.WaitForURLAsync("**/sites/wg1");
+        await page.ClickAsync("nav >> text=Dashboard");
+        await Expect(page.Locator("h2", new() { HasText = "wg1" })).ToBeVisibleAsync();
+
         // A phone-sized screen: the drawer folds away, tables scroll; still no serious accessibility finding.
         await page.SetViewportSizeAsync(390, 844);
         await page.GotoAsync("/");
