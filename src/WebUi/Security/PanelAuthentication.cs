@@ -1,7 +1,7 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.Mvc;
 
 namespace Branchgate.WebUi.Security;
 
@@ -67,14 +67,21 @@ internal static class PanelAuthentication
             new AuthenticationProperties { IsPersistent = false });
     }
 
-    /// <summary>POST /logout (a form with the antiforgery token: [FromForm] makes the endpoint check it).</summary>
+    /// <summary>POST /logout: a form with the antiforgery token. The antiforgery middleware checks every endpoint that
+    /// asks for it; a missing or wrong token is a plain 400 here (not an exception, which the error page would
+    /// re-execute as a POST and fail on again).</summary>
     public static void MapSignOut(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapPost("/logout", async (HttpContext context, [FromForm] string? returnUrl) =>
+        endpoints.MapPost("/logout", async (HttpContext context) =>
         {
-            _ = returnUrl;
+            if (context.Features.Get<IAntiforgeryValidationFeature>() is not { IsValid: true })
+            {
+                // With a body, so the status code pages do not re-execute the request (as a POST, failing again).
+                return Results.Text("The sign-out form was not valid; reload the page and try again.", statusCode: 400);
+            }
+
             await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme).ConfigureAwait(false);
             return Results.LocalRedirect("/login?signedOut=1");
-        });
+        }).WithMetadata(new RequireAntiforgeryTokenAttribute());
 
     /// <summary>Only a local path is a place to return to after signing in (no open redirect).</summary>
     public static string SafeReturnUrl(string? returnUrl) =>

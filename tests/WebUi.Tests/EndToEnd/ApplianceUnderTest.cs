@@ -144,9 +144,21 @@ internal sealed class ApplianceUnderTest : IDisposable
         Commands.Run("ip", "-n", PeerNamespace, "route", "add", "10.9.0.0/24", "dev", PeerInterface);
     }
 
-    /// <summary>Traffic from the peer's side through the tunnel to the gateway's tunnel address.</summary>
-    public bool PingGatewayFromPeer() =>
-        Commands.TryRun("ip", "netns", "exec", PeerNamespace, "ping", "-c", "3", "-i", "0.3", "-W", "2", "10.9.0.1");
+    /// <summary>Traffic from the peer's side through the tunnel to the gateway's tunnel address, for up to 20 s:
+    /// wireguard-go retries a handshake the gateway ignored (it did not know the peer yet) only every 5 s.</summary>
+    public bool PingGatewayFromPeer()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Commands.TryRun("ip", "netns", "exec", PeerNamespace, "ping", "-c", "1", "-W", "1", "10.9.0.1"))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private async Task StartPanelAsync(string dll)
     {

@@ -51,6 +51,19 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
             Assert.Contains("frame-ancestors 'none'", string.Join(";", login.Headers.GetValues("Content-Security-Policy")),
                 StringComparison.Ordinal);
             Assert.Equal("nosniff", Assert.Single(login.Headers.GetValues("X-Content-Type-Options")));
+
+            // A form posted without the antiforgery token (a cross-site request) is refused.
+            foreach (var path in new[] { "login", "logout" })
+            {
+                using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["_handler"] = "login",
+                    ["Input.Name"] = "admin",
+                    ["Input.Password"] = "whatever it is",
+                });
+                using var forged = await http.PostAsync(new Uri(appliance.BaseUrl, path), form);
+                Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+            }
         }
 
         using var playwright = await Playwright.CreateAsync();
