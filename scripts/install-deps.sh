@@ -14,6 +14,7 @@ packages=(
   strongswan-swanctl strongswan-charon libcharon-extra-plugins  # a real IPsec peer for the coexistence tests
   dnsmasq-base     # a real DNS server (no system service) for the dynamic-endpoint tests of `branchgate serve`
   curl             # the management API tests call the socket as another user (setpriv + curl)
+  chromium         # the admin panel's end-to-end tests drive it with Playwright (no browser download)
   systemd          # systemd-analyze verify checks image/systemd/branchgate.service in the tests
 )
 
