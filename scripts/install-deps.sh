@@ -14,6 +14,7 @@ packages=(
   strongswan-swanctl strongswan-charon libcharon-extra-plugins  # a real IPsec peer for the coexistence tests
   curl             # the management API tests call the socket as another user (setpriv + curl)
   systemd          # systemd-analyze verify checks image/systemd/branchgate.service in the tests
+  afl++            # scripts/fuzz.sh: afl-fuzz drives the SharpFuzz harnesses in tests/Fuzz
 )
 
 if [ "$(id -u)" -ne 0 ]; then
