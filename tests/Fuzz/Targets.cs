@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Branchgate.Appliance.Api;
 using Branchgate.Appliance.Config;
+using Branchgate.Appliance.Users;
 using Branchgate.Platform.Linux.Netlink;
 using Branchgate.Platform.Linux.Netlink.Route;
 using Branchgate.Platform.Linux.Netlink.Xfrm;
@@ -94,7 +95,7 @@ internal static class Targets
     }
 
     /// <summary>The first byte chooses the request type; the rest is the body, deserialized as the API does and then
-    /// mapped to the model as the interface and site endpoints do.</summary>
+    /// checked with the validators the endpoints use.</summary>
     private static void ApiJson(byte[] data)
     {
         if (data.Length == 0)
@@ -123,11 +124,46 @@ internal static class Targets
                     }
 
                     break;
-                case 2: _ = JsonSerializer.Deserialize(body, context.RemoteWorkerRequest); break;
-                case 3: _ = JsonSerializer.Deserialize(body, context.CreateUserRequest); break;
-                case 4: _ = JsonSerializer.Deserialize(body, context.PasswordRequest); break;
-                case 5: _ = JsonSerializer.Deserialize(body, context.LoginRequest); break;
-                default: _ = JsonSerializer.Deserialize(body, context.SetupRequest); break;
+                case 2:
+                    if (JsonSerializer.Deserialize(body, context.RemoteWorkerRequest) is { } worker)
+                    {
+                        _ = ApiMapping.IsValidSiteName(worker.Name);
+                        _ = ApiMapping.ParsePrefixes(worker.Addresses, "addresses", errors);
+                        _ = ApiMapping.ParsePrefixes(worker.ClientAllowedIps, "clientAllowedIps", errors);
+                        _ = ApiMapping.EndpointError(worker.GatewayEndpoint);
+                    }
+
+                    break;
+                case 3:
+                    if (JsonSerializer.Deserialize(body, context.CreateUserRequest) is { } user)
+                    {
+                        _ = UserDirectory.IsValidName(user.Name);
+                        _ = UserDirectory.CheckPassword(user.Name, user.Password);
+                    }
+
+                    break;
+                case 4:
+                    if (JsonSerializer.Deserialize(body, context.PasswordRequest) is { } password)
+                    {
+                        _ = UserDirectory.CheckPassword("admin", password.Password);
+                    }
+
+                    break;
+                case 5:
+                    if (JsonSerializer.Deserialize(body, context.LoginRequest) is { } login)
+                    {
+                        _ = UserDirectory.IsValidName(login.Name);
+                    }
+
+                    break;
+                default:
+                    if (JsonSerializer.Deserialize(body, context.SetupRequest) is { } setup)
+                    {
+                        _ = UserDirectory.IsValidName(setup.Name);
+                        _ = UserDirectory.CheckPassword(setup.Name, setup.Password);
+                    }
+
+                    break;
             }
         }
         catch (JsonException)
