@@ -20,6 +20,9 @@ echo "== tests =="
 export BRANCHGATE_BIN="$PWD/artifacts/linux-x64/branchgate"
 dotnet test Gateway.sln -c Release --no-build -nologo --logger "console;verbosity=normal"
 
+echo "== fuzzing (CI-sized: scripts/fuzz.sh, 20 s a target; FUZZ_SECONDS=600 for a long run) =="
+scripts/fuzz.sh
+
 echo "== published binary =="
 tests/cli/binary-checks.sh artifacts/linux-x64/branchgate
 echo "== the README's demo: two offices joined by a tunnel =="

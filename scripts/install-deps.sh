@@ -16,6 +16,7 @@ packages=(
   curl             # the management API tests call the socket as another user (setpriv + curl)
   chromium         # the admin panel's end-to-end tests drive it with Playwright (no browser download)
   systemd          # systemd-analyze verify checks image/systemd/branchgate.service in the tests
+  afl++            # scripts/fuzz.sh: afl-fuzz drives the SharpFuzz harnesses in tests/Fuzz
 )
 
 if [ "$(id -u)" -ne 0 ]; then

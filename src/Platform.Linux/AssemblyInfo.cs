@@ -1,3 +1,5 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Platform.Linux.Tests")]
+[assembly: InternalsVisibleTo("Fuzz")]
+[assembly: InternalsVisibleTo("Gateway.Tests")]

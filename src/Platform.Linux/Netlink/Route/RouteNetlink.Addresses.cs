@@ -105,7 +105,7 @@ public sealed partial class RouteNetlink
         }
     }
 
-    private static bool TryParseAddress(ReadOnlySpan<byte> payload, Dictionary<int, string> names, out AddressInfo info)
+    internal static bool TryParseAddress(ReadOnlySpan<byte> payload, Dictionary<int, string> names, out AddressInfo info)
     {
         info = null!;
         if (!TryReadHeader<IfAddrMsg>(payload, out var header, out var attributes) ||

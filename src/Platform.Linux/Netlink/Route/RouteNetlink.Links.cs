@@ -81,7 +81,7 @@ public sealed partial class RouteNetlink
         ListLinks().FirstOrDefault(l => l.Name == name)?.Index ??
         throw new NetlinkException(description, Errno.ENODEV, null);
 
-    private static bool TryParseLink(ReadOnlySpan<byte> payload, out LinkInfo link)
+    internal static bool TryParseLink(ReadOnlySpan<byte> payload, out LinkInfo link)
     {
         link = null!;
         if (!TryReadHeader<IfInfoMsg>(payload, out var header, out var attributes))

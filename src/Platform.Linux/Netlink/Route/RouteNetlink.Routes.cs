@@ -168,7 +168,7 @@ public sealed partial class RouteNetlink
         _ => RouteScope.Global,
     };
 
-    private static bool TryParseRoute(ReadOnlySpan<byte> payload, Dictionary<int, string> names, out IPRoute route)
+    internal static bool TryParseRoute(ReadOnlySpan<byte> payload, Dictionary<int, string> names, out IPRoute route)
     {
         route = null!;
         if (!TryReadHeader<RtMsg>(payload, out var header, out var attributes) ||

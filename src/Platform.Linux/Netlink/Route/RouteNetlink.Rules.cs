@@ -176,7 +176,7 @@ public sealed partial class RouteNetlink
         }
     }
 
-    private static bool TryParseRule(ReadOnlySpan<byte> payload, out RoutingRule rule)
+    internal static bool TryParseRule(ReadOnlySpan<byte> payload, out RoutingRule rule)
     {
         rule = null!;
         if (!TryReadHeader<FibRuleHdr>(payload, out var header, out var attributes) ||
