@@ -10,5 +10,9 @@ artifacts/linux-x64/branchgate demo
 echo
 # The main job: two branch offices (network namespaces) joined by a Branchgate tunnel, LAN host to LAN host.
 # Interactive: the offices keep running (with the commands to look at them) until Ctrl-C.
-if [ -t 0 ] && [ -t 1 ]; then exec scripts/demo.sh artifacts/linux-x64/branchgate --keep; fi
+if [ -t 0 ] && [ -t 1 ]; then
+  echo "== building the admin panel =="
+  dotnet publish src/WebUi -c Release -o artifacts/webui -nologo -v quiet
+  exec scripts/demo.sh artifacts/linux-x64/branchgate --keep artifacts/webui/branchgate-webui.dll
+fi
 exec scripts/demo.sh artifacts/linux-x64/branchgate

@@ -5,11 +5,13 @@
 # wg-quick file with `branchgate import` (through the running service), and the service adds the tunnel's addresses
 # and the routes to the other office's LAN. A host in office A then pings and sends iperf3 traffic to a host in
 # office B, and the demo shows what the management API reports.
-# Usage: scripts/demo.sh path/to/branchgate [--keep]   (as root)
+# Usage: scripts/demo.sh path/to/branchgate [--keep [path/to/branchgate-webui.dll]]   (as root)
 #   --keep: leave the offices running until Ctrl-C, with the commands to look at them; else remove everything at once.
+#           With the admin panel's dll, office A's panel runs on http://127.0.0.1:5080 (first visit: the setup token).
 set -euo pipefail
 bin="$(realpath "${1:?usage: demo.sh path/to/branchgate [--keep]}")"
 keep=0; [ "${2:-}" = "--keep" ] && keep=1
+webui="${3:-}"
 id=$$
 gwA="bgdA$id"; gwB="bgdB$id"; hostA="bgdhA$id"; hostB="bgdhB$id"
 wgA="bgA$id"; wgB="bgB$id"
@@ -57,7 +59,7 @@ for side in A B; do
   pids+=("$!")
 done
 for side in A B; do
-  for _ in $(seq 100); do [ -S "$work/$side/api.sock" ] && break; sleep 0.1; done
+  for _ in $(seq 300); do [ -S "$work/$side/api.sock" ] && break; sleep 0.1; done
   [ -S "$work/$side/api.sock" ] || { echo "serve did not start in office $side:"; cat "$work/$side/serve.log"; exit 1; }
 done
 
@@ -120,6 +122,13 @@ echo "== wg show on office A's gateway =="
 nsx "$gwA" wg show "$wgA"
 
 if [ "$keep" = 1 ]; then
+  panel="(not started: give scripts/demo.sh the panel's dll as its third argument)"
+  if [ -n "$webui" ] && [ -f "$webui" ]; then
+    Branchgate__ApiSocket="$work/A/api.sock" Urls="http://127.0.0.1:5080" dotnet "$webui" >"$work/A/webui.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 100); do curl -s -o /dev/null --max-time 1 http://127.0.0.1:5080/ && break; sleep 0.2; done
+    panel="http://127.0.0.1:5080  (office A; log: $work/A/webui.log)"
+  fi
   cat <<HELP
 
 == the two offices keep running; look at them with: ==
@@ -129,7 +138,8 @@ if [ "$keep" = 1 ]; then
   curl -s --unix-socket $work/A/api.sock http://x/metrics
   ip netns exec $gwA branchgate check                         # the IPsec-coexistence check (path: $bin)
   less $work/A/serve.log                                      # the service's log
-  setup token for an admin panel: $(cat "$work/A/setup-token" 2>/dev/null || echo none)
+  admin panel: $panel
+  setup token for the panel's first visit: $(cat "$work/A/setup-token" 2>/dev/null || echo none)
 Press Ctrl-C to stop and remove everything.
 HELP
   while :; do sleep 3600 & pids+=("$!"); wait "$!" || true; done
