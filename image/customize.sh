@@ -1,0 +1,88 @@
+#!/bin/sh
+# The appliance's own layer on the Debian root file system (build-image.sh runs it as mmdebstrap's last customize
+# hook, after the branchgate package is installed):   customize.sh ROOTFS IMAGE_DIR HOSTNAME
+# Host name, fstab, networkd configuration, the firewall loaded at boot, the first-boot and boot-network units, the
+# services enabled, the kernel command line of the Pi, no SSH host keys and no machine id (each box makes its own).
+set -eu
+root="$1"
+src="$2"
+name="$3"
+in_root() { chroot "$root" "$@"; }
+
+echo "$name" > "$root/etc/hostname"
+cat > "$root/etc/hosts" <<HOSTS
+127.0.0.1	localhost
+127.0.1.1	$name
+::1		localhost ip6-localhost ip6-loopback
+ff02::1		ip6-allnodes
+ff02::2		ip6-allrouters
+HOSTS
+
+cat > "$root/etc/fstab" <<'FSTAB'
+# The appliance image: labels written by build-image.sh.
+LABEL=RASPIROOT	/		ext4	rw,noatime,errors=remount-ro	0 1
+LABEL=RASPIFIRM	/boot/firmware	vfat	rw,noatime,umask=0077	0 2
+FSTAB
+mkdir -p "$root/boot/firmware"
+
+# The network: WAN (eth0, DHCP) and LAN (eth1, 192.168.50.1/24), overridable from /boot/firmware/network/.
+install -d -m 0755 "$root/etc/systemd/network"
+install -m 0644 "$src/network/10-wan.network" "$src/network/20-lan.network" "$root/etc/systemd/network/"
+ln -sf /run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+if [ ! -e "$root/lib/systemd/system/systemd-resolved.service" ]; then
+	# Without resolved, networkd does not write resolv.conf: fall back to public resolvers (override in the store or here).
+	rm -f "$root/etc/resolv.conf"
+	printf 'nameserver 9.9.9.9\nnameserver 1.1.1.1\n' > "$root/etc/resolv.conf"
+fi
+
+# The firewall: nftables.service loads /etc/nftables.conf, which includes the branchgate table.
+cat > "$root/etc/nftables.conf" <<'NFT'
+#!/usr/sbin/nft -f
+# Branchgate appliance: the baseline firewall (WAN, LAN, tunnels); see /etc/branchgate/branchgate.nft.
+include "/etc/branchgate/branchgate.nft"
+NFT
+
+install -m 0755 "$src/firstboot/branchgate-firstboot" "$src/firstboot/branchgate-boot-network" "$root/usr/lib/branchgate/"
+install -m 0644 "$src/systemd/branchgate-firstboot.service" "$src/systemd/branchgate-boot-network.service" \
+	"$root/lib/systemd/system/"
+install -d -m 0755 "$root/boot/firmware"
+
+in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service nftables.service branchgate.service \
+	branchgate-firstboot.service branchgate-boot-network.service
+if [ -e "$root/lib/systemd/system/branchgate-webui.service" ]; then
+	in_root systemctl enable branchgate-webui.service
+fi
+# networkd-wait-online would wait for the LAN too: only one routable link is needed.
+install -d -m 0755 "$root/etc/systemd/system/systemd-networkd-wait-online.service.d"
+cat > "$root/etc/systemd/system/systemd-networkd-wait-online.service.d/any.conf" <<'WAIT'
+[Service]
+ExecStart=
+ExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=60
+WAIT
+
+# SSH: host keys are made on the first boot (the image must not carry keys every box would share); root logs in with a
+# key only (put authorized_keys in the boot partition before the first boot).
+rm -f "$root"/etc/ssh/ssh_host_*
+if [ -d "$root/etc/ssh/sshd_config.d" ]; then
+	printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\n' > "$root/etc/ssh/sshd_config.d/branchgate.conf"
+fi
+
+# No password for root: the console and SSH keys are the way in; the admin panel is for everything else.
+in_root passwd -l root >/dev/null
+
+# A serial console on the Pi's GPIO UART too (and ttyAMA0 under qemu).
+if [ -f "$root/etc/default/raspi-firmware" ]; then
+	sed -i 's/^#\?CONSOLES=.*/CONSOLES="ttyS1,115200 tty0"/' "$root/etc/default/raspi-firmware"
+fi
+
+# Lay /boot/firmware out again now that the command line settings are final (raspi-firmware's kernel hook copies the
+# kernel, initrd, device trees and firmware, and writes config.txt and cmdline.txt).
+for kernel in "$root"/boot/vmlinuz-*; do
+	version="${kernel##*/vmlinuz-}"
+	in_root /etc/kernel/postinst.d/z50-raspi-firmware "$version"
+done
+
+# Each box its own machine id (systemd makes one on the first boot).
+: > "$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+rm -rf "$root"/var/lib/apt/lists/* "$root"/tmp/*
