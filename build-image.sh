@@ -60,7 +60,7 @@ phase_started=$SECONDS
 phase() { echo "build-image: $1 took $((SECONDS - phase_started)) s"; phase_started=$SECONDS; }
 
 work="$(mktemp -d /var/tmp/branchgate-image.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf --one-file-system "$work"' EXIT
 mkdir -p "$out"
 
 # ---- tools ------------------------------------------------------------------------------------------------------
@@ -205,11 +205,13 @@ packages=(
   iproute2 nftables wireguard-tools
   linux-image-arm64 initramfs-tools raspi-firmware
   cloud-guest-utils fdisk e2fsprogs dosfstools
-  ca-certificates less
 )
 [ "$ssh" -eq 1 ] && packages+=(openssh-server)
 
 rootfs="$work/rootfs"
+# The initrd: under emulation one mkinitramfs run takes minutes, and the kernel's postinst and the triggers of later
+# packages would each run it. update-initramfs is diverted to a no-op while the packages are installed (essential
+# hooks below) and customize.sh puts it back and makes the initrd once, at the end.
 cache_hooks=()
 if [ -n "$cache" ]; then
   # mmdebstrap's documented package cache: the .debs are synced into the chroot before the download and back out after.
@@ -223,7 +225,19 @@ if [ -n "$cache" ]; then
 fi
 
 install -m 0644 "$out/branchgate_${version}_arm64.deb" "$work/branchgate_arm64.deb"
+package_hooks=(
+  --customize-hook="copy-in '$work/branchgate_arm64.deb' /tmp"
+  --customize-hook='chroot "$1" dpkg -i /tmp/branchgate_arm64.deb && rm -f "$1/tmp/branchgate_arm64.deb"'
+)
 webui_deb="$(ls "$out"/branchgate-webui_"${version}"_arm64.deb 2>/dev/null || true)"
+if [ -n "$webui_deb" ]; then
+  # HOOK(webui): the admin panel's package, installed after branchgate's (it depends on it).
+  install -m 0644 "$webui_deb" "$work/branchgate-webui_arm64.deb"
+  package_hooks+=(
+    --customize-hook="copy-in '$work/branchgate-webui_arm64.deb' /tmp"
+    --customize-hook='chroot "$1" dpkg -i /tmp/branchgate-webui_arm64.deb && rm -f "$1/tmp/branchgate-webui_arm64.deb"'
+  )
+fi
 
 mmdebstrap \
   --mode=root --variant=minbase --architectures=arm64 --components=main,non-free-firmware \
@@ -232,12 +246,9 @@ mmdebstrap \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-exclude=/usr/share/info/*' \
   "${cache_hooks[@]}" \
-  --essential-hook='mkdir -p "$1/etc/default"' \
-  --essential-hook='echo "net.ifnames=0" > "$1/etc/default/raspi-extra-cmdline"' \
-  --customize-hook="copy-in '$work/branchgate_arm64.deb' /tmp" \
-  --customize-hook='chroot "$1" dpkg -i /tmp/branchgate_arm64.deb && rm -f "$1/tmp/branchgate_arm64.deb"' \
-  ${webui_deb:+--customize-hook="copy-in '$webui_deb' /tmp"} \
-  ${webui_deb:+--customize-hook='chroot "$1" sh -c "dpkg -i /tmp/branchgate-webui_*.deb && rm -f /tmp/branchgate-webui_*.deb"'} \
+  --essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
+  --essential-hook='printf "#!/bin/sh\n# diverted while the image is built: customize.sh makes the initrd once\nexit 0\n" > "$1/usr/sbin/update-initramfs" && chmod 0755 "$1/usr/sbin/update-initramfs"' \
+  "${package_hooks[@]}" \
   --customize-hook="'$repo/image/customize.sh' \"\$1\" '$repo/image' '$hostname'" \
   "$suite" "$rootfs" \
   "deb $mirror $suite main non-free-firmware" \

@@ -70,17 +70,31 @@ fi
 # No password for root: the console and SSH keys are the way in; the admin panel is for everything else.
 in_root passwd -l root >/dev/null
 
-# A serial console on the Pi's GPIO UART too (and ttyAMA0 under qemu).
-if [ -f "$root/etc/default/raspi-firmware" ]; then
-	sed -i 's/^#\?CONSOLES=.*/CONSOLES="ttyS1,115200 tty0"/' "$root/etc/default/raspi-firmware"
-fi
+# The Pi's kernel command line and config.txt are written by raspi-firmware's kernel hook from
+# /etc/default/raspi-firmware. In this chroot it would guess wrong: the root device from the build host's mounts and
+# the consoles from the build host's /dev. The root is the partition labelled RASPIROOT; the consoles are the GPIO
+# UART (ttyS1 on the Pi 3/4) and the screen. (The hook adds net.ifnames=0 itself: eth0 and eth1.)
+conf="$root/etc/default/raspi-firmware"
+[ -f "$conf" ] || { echo "customize: raspi-firmware is not installed" >&2; exit 1; }
+sed -i -e 's/^#\?ROOTPART=.*/ROOTPART="LABEL=RASPIROOT"/' -e 's/^#\?CONSOLES=.*/CONSOLES="ttyS1,115200 tty0"/' "$conf"
+grep -q '^ROOTPART="LABEL=RASPIROOT"$' "$conf" && grep -q '^CONSOLES=' "$conf" \
+	|| { echo "customize: could not set ROOTPART and CONSOLES in /etc/default/raspi-firmware" >&2; exit 1; }
 
-# Lay /boot/firmware out again now that the command line settings are final (raspi-firmware's kernel hook copies the
-# kernel, initrd, device trees and firmware, and writes config.txt and cmdline.txt).
+# The initrd, once: build-image.sh diverted update-initramfs to a no-op while the packages were installed.
+if [ -e "$root/usr/sbin/update-initramfs.distrib" ]; then
+	rm -f "$root/usr/sbin/update-initramfs"
+	in_root dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
+fi
 for kernel in "$root"/boot/vmlinuz-*; do
 	version="${kernel##*/vmlinuz-}"
-	in_root /etc/kernel/postinst.d/z50-raspi-firmware "$version"
+	[ -e "$root/boot/initrd.img-$version" ] || in_root update-initramfs -c -k "$version"
 done
+
+# Lay /boot/firmware out with those settings: the hook copies the newest kernel, its initrd and the Broadcom device
+# trees, and writes config.txt and cmdline.txt (it only acts when told it runs from a configure).
+in_root env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware
+grep -q "root=LABEL=RASPIROOT" "$root/boot/firmware/cmdline.txt" \
+	|| { echo "customize: /boot/firmware/cmdline.txt does not boot LABEL=RASPIROOT" >&2; exit 1; }
 
 # Each box its own machine id (systemd makes one on the first boot).
 : > "$root/etc/machine-id"
