@@ -195,8 +195,11 @@ fi
 update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
 arch-test arm64 >/dev/null || fail "arm64 programs do not run here (arch-test arm64); is qemu-user-static's binfmt entry enabled?"
 
-mirror="$(grep -rhoE 'https?://[^ ]*debian[^ ]*' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-  | grep -v security | head -n1)"
+# The Debian mirror this machine's apt uses (one-line "deb URL" or deb822 "URIs: URL"; comments ignored).
+mirror="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null \
+  | sed -nE 's/^(deb|URIs:)[[:space:]]+(\[[^]]*\][[:space:]]+)?(https?:\/\/[^[:space:]]*\/debian\/?)([[:space:]]|$).*/\3/p' \
+  | head -n1 || true)"
+mirror="${mirror%/}"
 mirror="${mirror:-http://deb.debian.org/debian}"
 security="${mirror%/debian}/debian-security"
 

@@ -80,6 +80,24 @@ sed -i -e 's/^#\?ROOTPART=.*/ROOTPART="LABEL=RASPIROOT"/' -e 's/^#\?CONSOLES=.*/
 grep -q '^ROOTPART="LABEL=RASPIROOT"$' "$conf" && grep -q '^CONSOLES=' "$conf" \
 	|| { echo "customize: could not set ROOTPART and CONSOLES in /etc/default/raspi-firmware" >&2; exit 1; }
 
+# The initrd's modules: initramfs-tools' default (MODULES=most) copies every network, SCSI, ATA and framebuffer
+# driver too, and under emulation that takes many minutes. The appliance boots from an SD card or a USB disk
+# (and virtio under qemu): the "base" class (file systems, USB hosts, clocks, GPIO, regulators, PCIe controllers,
+# pinctrl, ...), MMC, block (virtio_blk, NVMe) and USB storage are kept, plus the SCSI disk driver USB storage needs.
+install -d -m 0755 "$root/etc/initramfs-tools/conf.d" "$root/etc/initramfs-tools/hooks"
+printf '# Branchgate appliance: the modules come from hooks/branchgate-modules\nMODULES=list\n' \
+	> "$root/etc/initramfs-tools/conf.d/branchgate"
+cat > "$root/etc/initramfs-tools/hooks/branchgate-modules" <<'HOOK'
+#!/bin/sh
+# Branchgate appliance: the initrd's drivers (MODULES=list in conf.d/branchgate): what booting from an SD card, a USB
+# disk, NVMe or virtio needs, without the network, SCSI HBA, ATA and framebuffer drivers of MODULES=most.
+case "$1" in prereqs) exit 0 ;; esac
+. /usr/share/initramfs-tools/hook-functions
+auto_add_modules base mmc block usb_storage
+manual_add_modules sd_mod uas vfat nls_cp437 nls_ascii
+HOOK
+chmod 0755 "$root/etc/initramfs-tools/hooks/branchgate-modules"
+
 # The initrd, once: build-image.sh diverted update-initramfs to a no-op while the packages were installed.
 if [ -e "$root/usr/sbin/update-initramfs.distrib" ]; then
 	rm -f "$root/usr/sbin/update-initramfs"
