@@ -65,6 +65,10 @@ WAIT
 rm -f "$root"/etc/ssh/ssh_host_*
 if [ -d "$root/etc/ssh/sshd_config.d" ]; then
 	printf 'PermitRootLogin prohibit-password\nPasswordAuthentication no\n' > "$root/etc/ssh/sshd_config.d/branchgate.conf"
+	# sshd starts before the first-boot unit (which runs after branchgate.service): it makes the keys it needs itself.
+	install -d -m 0755 "$root/etc/systemd/system/ssh.service.d"
+	printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+		> "$root/etc/systemd/system/ssh.service.d/branchgate-host-keys.conf"
 fi
 
 # No password for root: the console and SSH keys are the way in; the admin panel is for everything else.
