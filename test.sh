@@ -31,4 +31,7 @@ grep -q " 0% packet loss" /tmp/branchgate-demo.$$.log || { cat /tmp/branchgate-d
 rm -f /tmp/branchgate-demo.$$.log
 echo "== linux-arm64: cross-published NativeAOT binary, selftest under qemu-aarch64-static (NEON) =="
 scripts/cross-arm64.sh
+echo "== packages: .deb for arm64 and amd64, checked and run from the installed layout =="
+./build-image.sh --debs-only --no-publish
+scripts/image-check.sh --debs
 echo "all tests passed"
