@@ -31,7 +31,8 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do
-  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+  # One line per installed architecture (zlib1g-dev is also installed for arm64 by scripts/cross-arm64.sh).
+  if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qx "install ok installed"; then
     missing+=("$p")
   fi
 done
