@@ -54,27 +54,8 @@ public sealed partial class ApplianceRuntime : IApplianceService, IDisposable, I
     /// reconcile and re-resolve loops.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var config = Store.LoadConfig();
-            _current = config;
-            await ResolveNewEndpointsAsync(config, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await _control.Run(() => Apply(config)).ConfigureAwait(false);
-            }
-            catch (ApplyException e)
-            {
-                RuntimeLog.InitialApplyFailed(_options.Logger, e.Message);
-            }
-        }
-        finally
-        {
-            _changes.Release();
-        }
-
+        // The same load-resolve-apply as a reload; a failure is logged there and the reconcile loop keeps trying.
+        await ReloadAsync(cancellationToken).ConfigureAwait(false);
         _reconcileTimer = _options.Time.CreateTimer(_ => QueueReconcile(), null, _options.ReconcileInterval, _options.ReconcileInterval);
         _resolveLoop = Task.Run(() => ResolveLoopAsync(_stopping.Token), CancellationToken.None);
     }
