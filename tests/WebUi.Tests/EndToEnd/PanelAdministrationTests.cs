@@ -150,7 +150,9 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
         await Expect(page.Locator("#iface-addresses")).ToHaveValueAsync("10.9.0.1/24");
         await page.FillAsync("#iface-addresses", "10.9.0.1/33");
         await page.ClickAsync("[data-testid=save-interface]");
-        await Expect(page.Locator(".mud-input-helper-text.mud-input-error, [data-testid=form-error]").First).ToContainTextAsync("10.9.0.1/33");
+        // The API's "addresses[0]: ..." appears under the field as "entry 1: ...".
+        await Expect(page.Locator("[data-testid=form-error]")).ToBeVisibleAsync();
+        await Expect(page.GetByText("entry 1:")).ToBeVisibleAsync();
         await Shot(page, "interface-refused");
         await page.FillAsync("#iface-addresses", "10.9.0.1/24");
         await page.FillAsync("#iface-port", "51825");
@@ -271,17 +273,22 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
             await page.GotoAsync(path);
             await WaitInteractiveAsync(page);
             await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
-            var (scroll, client) = await WidthsAsync(page);
-            Assert.True(scroll <= client, $"{path} is {scroll} px wide on a {client} px screen");
             await Shot(page, "phone" + (path == "/" ? "-dashboard" : path.Replace('/', '-')));
+            var (scroll, client) = await WidthsAsync(page);
+            Assert.True(scroll <= client, $"{path} is {scroll} px wide on a {client} px screen; too wide: "
+                + await page.EvaluateAsync<string>(TooWide));
         }
 
         foreach (var (link, url) in new[] { ("Audit log", "**/audit"), ("Backup", "**/backup"), ("Dashboard", "**/") })
         {
             var item = page.Locator("nav").GetByRole(AriaRole.Link, new() { Name = link, Exact = true });
-            if (!await item.IsVisibleAsync())
+            // The drawer slides (225 ms) after a navigation: look once it has settled, open it when it is folded away.
+            await page.WaitForTimeoutAsync(500);
+            // (A folded drawer may not render its links at all.)
+            if (await item.CountAsync() == 0 || !await item.EvaluateAsync<bool>("e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= innerWidth; }"))
             {
                 await page.ClickAsync("button[aria-label=Menu]");
+                await Expect(item).ToBeInViewportAsync();
             }
 
             await item.ClickAsync();
@@ -390,6 +397,22 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
         await page.ClickAsync("button[type=submit]");
         await page.WaitForLoadStateAsync(LoadState.DOMContentLoaded);
     }
+
+    /// <summary>The outermost elements that reach beyond the screen's right edge (for the failure message).</summary>
+    private const string TooWide = """
+        () => {
+            const edge = document.documentElement.clientWidth + 1;
+            const wide = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > edge
+                && !(e.parentElement && e.parentElement.getBoundingClientRect().right > edge));
+            const name = e => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')}`;
+            const chain = [];
+            for (let e = wide[0]; e; e = e.parentElement) {
+                chain.push(`${name(e)} w=${Math.round(e.getBoundingClientRect().width)} sw=${e.scrollWidth} ox=${getComputedStyle(e).overflowX}`);
+            }
+            return wide.slice(0, 5).map(e => `${name(e)} (${Math.round(e.getBoundingClientRect().right)} px)`).join(', ')
+                + ' | ' + chain.join(' < ');
+        }
+        """;
 
     private static async Task<(int Scroll, int Client)> WidthsAsync(IPage page)
     {
