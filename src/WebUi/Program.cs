@@ -1,5 +1,6 @@
 using Branchgate.WebUi.Api;
 using Branchgate.WebUi.Components;
+using Branchgate.WebUi.Features.Backup;
 using Branchgate.WebUi.Security;
 using MudBlazor.Services;
 
@@ -58,6 +59,7 @@ app.MapStaticAssets();
 // frame-ancestors is in our own policy (SecurityHeaders); Blazor would add a second, weaker header.
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode(options => options.ContentSecurityFrameAncestorsPolicy = null);
 app.MapSignOut();
+app.MapBackupDownload();
 
 await app.RunAsync().ConfigureAwait(false);
 

@@ -29,4 +29,6 @@ namespace Branchgate.WebUi.Api;
 [JsonSerializable(typeof(LoginResponse))]
 [JsonSerializable(typeof(SetupRequest))]
 [JsonSerializable(typeof(AuditResponse))]
+[JsonSerializable(typeof(TotpEnrollmentResponse))]
+[JsonSerializable(typeof(TotpCodeRequest))]
 internal sealed partial class ApiClientJsonContext : JsonSerializerContext;

@@ -30,6 +30,17 @@ internal sealed class GatewayApiClient(HttpClient http, AuthenticationStateProvi
         SendAsync(HttpMethod.Post, "v1/interfaces" + Force(force), JsonContent.Create(request, Json.InterfaceRequest),
             Json.ChangeResponse, cancellationToken);
 
+    public Task<ApiResult<InterfaceDto>> GetInterfaceAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, $"v1/interfaces/{Segment(name)}", null, Json.InterfaceDto, cancellationToken);
+
+    public Task<ApiResult<ChangeResponse>> UpdateInterfaceAsync(string name, InterfaceRequest request, bool force,
+        CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Put, $"v1/interfaces/{Segment(name)}{Force(force)}", JsonContent.Create(request, Json.InterfaceRequest),
+            Json.ChangeResponse, cancellationToken);
+
+    public Task<ApiResult<ChangeResponse>> DeleteInterfaceAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, $"v1/interfaces/{Segment(name)}", null, Json.ChangeResponse, cancellationToken);
+
     public Task<ApiResult<SiteListResponse>> ListSitesAsync(string interfaceName, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, $"v1/interfaces/{Segment(interfaceName)}/sites", null, Json.SiteListResponse, cancellationToken);
 
@@ -86,6 +97,74 @@ internal sealed class GatewayApiClient(HttpClient http, AuthenticationStateProvi
     public Task<ApiResult<UserDto>> SetupAsync(SetupRequest request, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, "v1/setup", JsonContent.Create(request, Json.SetupRequest), Json.UserDto, cancellationToken);
 
+    public Task<ApiResult<TotpEnrollmentResponse>> BeginTotpAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"v1/users/{Segment(name)}/totp/begin", null, Json.TotpEnrollmentResponse, cancellationToken);
+
+    public Task<ApiResult<UserDto>> ConfirmTotpAsync(string name, string code, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"v1/users/{Segment(name)}/totp/confirm",
+            JsonContent.Create(new TotpCodeRequest { Code = code }, Json.TotpCodeRequest), Json.UserDto, cancellationToken);
+
+    public Task<ApiResult<UserDto>> DisableTotpAsync(string name, string code, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"v1/users/{Segment(name)}/totp/disable",
+            JsonContent.Create(new TotpCodeRequest { Code = code }, Json.TotpCodeRequest), Json.UserDto, cancellationToken);
+
+    public async Task<ApiResult<byte[]>> DownloadEncryptedBackupAsync(string passphrase, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/backup/encrypted")
+        {
+            Content = SecretJson(passphrase, null),
+        };
+        await NameActorAsync(request).ConfigureAwait(false);
+        try
+        {
+            using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            return response.IsSuccessStatusCode
+                ? ApiResult.Ok((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false))
+                : ApiResult.Failed<byte[]>((int)response.StatusCode, await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false));
+        }
+        catch (HttpRequestException e)
+        {
+            return ApiResult.Failed<byte[]>(0, Unreachable(e));
+        }
+    }
+
+    public Task<ApiResult<ChangeResponse>> RestoreEncryptedBackupAsync(string passphrase, ReadOnlyMemory<byte> file, bool force,
+        CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, "v1/restore/encrypted" + Force(force), SecretJson(passphrase, file), Json.ChangeResponse,
+            cancellationToken);
+
+    /// <summary>{"passphrase": ..., "backup": base64}, written by hand: the API reads these two fields only.</summary>
+    private static ByteArrayContent SecretJson(string passphrase, ReadOnlyMemory<byte>? file)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("passphrase", passphrase);
+            if (file is { } bytes)
+            {
+                writer.WriteBase64String("backup", bytes.Span);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        var content = new ByteArrayContent(buffer.ToArray());
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
+    private static ErrorResponse Unreachable(HttpRequestException e) =>
+        new($"the gateway's management API socket cannot be reached: {e.InnerException?.Message ?? e.Message}");
+
+    private async Task NameActorAsync(HttpRequestMessage request)
+    {
+        if (await SignedInUserAsync().ConfigureAwait(false) is { } actor)
+        {
+            request.Headers.TryAddWithoutValidation(ActorHeader, actor);
+        }
+    }
+
     private static string Segment(string value) => Uri.EscapeDataString(value);
 
     private static string SitePath(string interfaceName, string site) =>
@@ -97,10 +176,7 @@ internal sealed class GatewayApiClient(HttpClient http, AuthenticationStateProvi
         JsonTypeInfo<T> answer, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
-        if (await SignedInUserAsync().ConfigureAwait(false) is { } actor)
-        {
-            request.Headers.TryAddWithoutValidation(ActorHeader, actor);
-        }
+        await NameActorAsync(request).ConfigureAwait(false);
 
         try
         {
@@ -123,8 +199,7 @@ internal sealed class GatewayApiClient(HttpClient http, AuthenticationStateProvi
         }
         catch (HttpRequestException e)
         {
-            return ApiResult.Failed<T>(0, new ErrorResponse(
-                $"the gateway's management API socket cannot be reached: {e.InnerException?.Message ?? e.Message}"));
+            return ApiResult.Failed<T>(0, Unreachable(e));
         }
         catch (JsonException)
         {

@@ -75,4 +75,37 @@ internal sealed class FakeGatewayApi : IGatewayApi
 
     public Task<ApiResult<UserDto>> SetupAsync(SetupRequest request, CancellationToken cancellationToken = default) =>
         NotScripted<UserDto>();
+
+    public Task<ApiResult<InterfaceDto>> GetInterfaceAsync(string name, CancellationToken cancellationToken = default) =>
+        NotScripted<InterfaceDto>();
+
+    public Task<ApiResult<ChangeResponse>> UpdateInterfaceAsync(string name, InterfaceRequest request, bool force,
+        CancellationToken cancellationToken = default) => NotScripted<ChangeResponse>();
+
+    public Task<ApiResult<ChangeResponse>> DeleteInterfaceAsync(string name, CancellationToken cancellationToken = default) =>
+        NotScripted<ChangeResponse>();
+
+    public Task<ApiResult<TotpEnrollmentResponse>> BeginTotpAsync(string name, CancellationToken cancellationToken = default) =>
+        NotScripted<TotpEnrollmentResponse>();
+
+    public Task<ApiResult<UserDto>> ConfirmTotpAsync(string name, string code, CancellationToken cancellationToken = default) =>
+        NotScripted<UserDto>();
+
+    public Task<ApiResult<UserDto>> DisableTotpAsync(string name, string code, CancellationToken cancellationToken = default) =>
+        NotScripted<UserDto>();
+
+    public Task<ApiResult<byte[]>> DownloadEncryptedBackupAsync(string passphrase, CancellationToken cancellationToken = default) =>
+        NotScripted<byte[]>();
+
+    /// <summary>What the next restore answers.</summary>
+    public ApiResult<ChangeResponse>? RestoreAnswer { get; set; }
+
+    public List<(string Passphrase, byte[] File, bool Force)> RestoreRequests { get; } = [];
+
+    public Task<ApiResult<ChangeResponse>> RestoreEncryptedBackupAsync(string passphrase, ReadOnlyMemory<byte> file, bool force,
+        CancellationToken cancellationToken = default)
+    {
+        RestoreRequests.Add((passphrase, file.ToArray(), force));
+        return RestoreAnswer is { } answer ? Task.FromResult(answer) : NotScripted<ChangeResponse>();
+    }
 }

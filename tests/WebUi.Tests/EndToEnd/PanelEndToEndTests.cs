@@ -11,6 +11,7 @@ namespace Branchgate.WebUi.Tests.EndToEnd;
 /// 400; with the appliance's LAN: 409 with the coexistence finding), a remote worker's QR code, and the audit log of it
 /// all. Screenshots of each main page go to $BRANCHGATE_TEST_ARTIFACTS (default: artifacts/ beside the tests).
 /// </summary>
+[Collection(PanelCollection.Name)]
 public sealed class PanelEndToEndTests(ITestOutputHelper output)
 {
     private const string Password = "correct horse battery staple";

@@ -166,6 +166,10 @@ public sealed record ChangeResponse
 
     /// <summary>An import's notes: keys that were ignored (PostUp, ...), values that were normalized.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>A restore's effect, one line per interface or site added, removed or changed ("site wg0/branch-b
+    /// changed: endpoint, allowedIps"); absent for other changes.</summary>
+    public IReadOnlyList<string>? Changes { get; init; }
 }
 
 public sealed record FindingDto
@@ -324,4 +328,24 @@ public sealed record AuditResponse
 
     /// <summary>Pass as ?before= for the next (older) page; null when this page is the last.</summary>
     public long? NextBefore { get; init; }
+}
+
+/// <summary>POST /v1/users/{user}/totp/begin: the user's own new TOTP secret, shown once for the authenticator app.
+/// It becomes the user's second factor only after /totp/confirm with a current code.</summary>
+public sealed record TotpEnrollmentResponse
+{
+    /// <summary>Base32, as authenticator apps accept it typed in.</summary>
+    public required string Secret { get; init; }
+
+    /// <summary>otpauth://totp/Branchgate:NAME?secret=...&amp;issuer=Branchgate (what the QR code holds).</summary>
+    public required string OtpauthUri { get; init; }
+
+    /// <summary>Confirm before then, or begin again.</summary>
+    public DateTimeOffset ExpiresAt { get; init; }
+}
+
+/// <summary>POST /v1/users/{user}/totp/confirm and /totp/disable: a current code of the authenticator app.</summary>
+public sealed record TotpCodeRequest
+{
+    public required string Code { get; init; }
 }

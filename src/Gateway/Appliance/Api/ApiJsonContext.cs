@@ -32,4 +32,6 @@ namespace Branchgate.Appliance.Api;
 [JsonSerializable(typeof(LoginResponse))]
 [JsonSerializable(typeof(SetupRequest))]
 [JsonSerializable(typeof(AuditResponse))]
+[JsonSerializable(typeof(TotpEnrollmentResponse))]
+[JsonSerializable(typeof(TotpCodeRequest))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -89,13 +89,29 @@ public sealed partial class ManagementApi
             limit.MaxRequestBodySize = _options.MaxRestoreBytes;
         }
 
+        if (await ReadBackupConfigAsync(context, (file, token) => context.Request.Body.CopyToAsync(file, token))
+            .ConfigureAwait(false) is not { } restored)
+        {
+            return;
+        }
+
+        var changes = ConfigDiff.Describe(_service.Current, restored);
+        await ChangeAsync(context, "restore", "backup", _ => restored, StatusCodes.Status200OK,
+            _ => new ChangeResponse { Changes = changes }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The configuration in a store file that <paramref name="write"/> puts into a private temporary file, or null
+    /// after answering 400 (empty, not a store).
+    /// </summary>
+    private async Task<ApplianceConfig?> ReadBackupConfigAsync(HttpContext context, Func<Stream, CancellationToken, Task> write)
+    {
         if (OperatingSystem.IsWindows())
         {
             throw new PlatformNotSupportedException();
         }
 
         var directory = Directory.CreateTempSubdirectory("branchgate-restore-");
-        ApplianceConfig restored;
         try
         {
             var path = Path.Combine(directory.FullName, "backup.db");
@@ -108,35 +124,32 @@ public sealed partial class ManagementApi
             });
             await using (file.ConfigureAwait(false))
             {
-                await context.Request.Body.CopyToAsync(file, context.RequestAborted).ConfigureAwait(false);
+                await write(file, context.RequestAborted).ConfigureAwait(false);
                 length = file.Length;
             }
 
             if (length == 0)
             {
                 await Error(context, StatusCodes.Status400BadRequest, "the body must be a backup file (GET /v1/backup)").ConfigureAwait(false);
-                return;
+                return null;
             }
 
             try
             {
-                using var store = _options.OpenStore(path);
-                restored = store.LoadConfig();
+                using var store = _options.OpenStore!(path);
+                return store.LoadConfig();
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 await Error(context, StatusCodes.Status400BadRequest, "not a Branchgate backup",
                     [e.GetType().Name]).ConfigureAwait(false);
-                return;
+                return null;
             }
         }
         finally
         {
             directory.Delete(recursive: true);
         }
-
-        await ChangeAsync(context, "restore", "backup", _ => restored, StatusCodes.Status200OK, _ => new ChangeResponse())
-            .ConfigureAwait(false);
     }
 
     private async Task GetMetricsAsync(HttpContext context)

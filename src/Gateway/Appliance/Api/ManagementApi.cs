@@ -124,12 +124,17 @@ public sealed partial class ManagementApi
         Map(app, "POST", "/v1/users", CreateUserAsync);
         Map(app, "DELETE", "/v1/users/{user}", DeleteUserAsync);
         Map(app, "POST", "/v1/users/{user}/password", ResetPasswordAsync);
+        Map(app, "POST", "/v1/users/{user}/totp/begin", BeginTotpAsync);
+        Map(app, "POST", "/v1/users/{user}/totp/confirm", ConfirmTotpAsync);
+        Map(app, "POST", "/v1/users/{user}/totp/disable", DisableTotpAsync);
         Map(app, "POST", "/v1/login", LoginAsync);
         Map(app, "POST", "/v1/setup", SetupAsync);
 
         Map(app, "GET", "/v1/audit", GetAuditAsync);
         Map(app, "GET", "/v1/backup", BackupAsync);
         Map(app, "POST", "/v1/restore", RestoreAsync);
+        Map(app, "POST", "/v1/backup/encrypted", EncryptedBackupAsync);
+        Map(app, "POST", "/v1/restore/encrypted", EncryptedRestoreAsync);
 
         app.MapFallback(new RequestDelegate(context =>
             Error(context, StatusCodes.Status404NotFound, $"no such endpoint: {context.Request.Method} {context.Request.Path}")));

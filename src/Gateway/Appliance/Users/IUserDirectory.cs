@@ -56,4 +56,18 @@ public interface IUserDirectory
     string? EnrollTotp(string name, string actor);
 
     UserResult RemoveTotp(string name, string actor);
+
+    /// <summary>
+    /// Starts the user's own enrolment: a new TOTP secret (base32) kept aside, not yet in force, for
+    /// <see cref="UserDirectory.PendingEnrollmentLifetime"/>; a second call replaces it. Null when the user does not exist
+    /// or already has a second factor (disable it first).
+    /// </summary>
+    string? BeginTotpEnrollment(string name);
+
+    /// <summary>Makes the pending secret the user's second factor when <paramref name="code"/> is a current code of
+    /// it (and marks that code as used).</summary>
+    UserResult ConfirmTotpEnrollment(string name, string code, string actor);
+
+    /// <summary>Removes the user's second factor when <paramref name="code"/> is a current, unused code of it.</summary>
+    UserResult DisableTotp(string name, string code, string actor);
 }

@@ -30,6 +30,9 @@ public sealed class UserDirectory : IUserDirectory
 
     private const int TotpSecretBytes = 20;
 
+    /// <summary>How long a begun TOTP enrolment waits for its confirmation.</summary>
+    public static readonly TimeSpan PendingEnrollmentLifetime = TimeSpan.FromMinutes(10);
+
     public const string PasswordRule = "a password needs at least 12 characters (at most 1024), must not be the user "
         + "name, and must mix at least two kinds of characters (lower case, upper case, digits, others)";
 
@@ -39,6 +42,9 @@ public sealed class UserDirectory : IUserDirectory
     private readonly TimeProvider _time;
     private readonly PasswordHasher _hasher;
     private readonly Lock _gate = new();
+
+    // Enrolments begun and not yet confirmed: user name -> (secret, expiry). In memory only: a restart asks to begin again.
+    private readonly Dictionary<string, (string Secret, DateTimeOffset Expires)> _pending = new(StringComparer.Ordinal);
 
     // Verified when the user does not exist, so an unknown name takes as long as a wrong password.
     private readonly Lazy<string> _dummyHash;
@@ -210,6 +216,76 @@ public sealed class UserDirectory : IUserDirectory
             if (user.TotpSecret is null)
             {
                 return UserResult.Fail($"'{name}' has no second factor");
+            }
+
+            _store.SaveUser(user with { TotpSecret = null, LastTotpStep = null }, Audit(actor, "user.totp.remove", name));
+            return UserResult.Ok;
+        }
+    }
+
+    public string? BeginTotpEnrollment(string name)
+    {
+        lock (_gate)
+        {
+            if (_store.FindUser(name) is not { TotpSecret: null })
+            {
+                return null;
+            }
+
+            var secret = Base32Encoding.ToString(KeyGeneration.GenerateRandomKey(TotpSecretBytes));
+            _pending[name] = (secret, _time.GetUtcNow() + PendingEnrollmentLifetime);
+            return secret;
+        }
+    }
+
+    public UserResult ConfirmTotpEnrollment(string name, string code, string actor)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            if (_store.FindUser(name) is not { } user)
+            {
+                return UserResult.Fail($"there is no user named '{name}'");
+            }
+
+            if (!_pending.TryGetValue(name, out var pending) || pending.Expires <= now)
+            {
+                _pending.Remove(name);
+                return UserResult.Fail("no enrolment is waiting for a code (begin again)");
+            }
+
+            if (MatchTotp(pending.Secret, code, now, null) is not { } step)
+            {
+                _store.AppendAudit(Audit(actor, "user.totp.enroll", name, succeeded: false, detail: "wrong code"));
+                return UserResult.Fail("the code does not match: check the authenticator app's clock and type the current code");
+            }
+
+            _pending.Remove(name);
+            _store.SaveUser(user with { TotpSecret = pending.Secret, LastTotpStep = step }, Audit(actor, "user.totp.enroll", name));
+            return UserResult.Ok;
+        }
+    }
+
+    public UserResult DisableTotp(string name, string code, string actor)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        lock (_gate)
+        {
+            if (_store.FindUser(name) is not { } user)
+            {
+                return UserResult.Fail($"there is no user named '{name}'");
+            }
+
+            if (user.TotpSecret is not { } secret)
+            {
+                return UserResult.Fail($"'{name}' has no second factor");
+            }
+
+            if (MatchTotp(secret, code, _time.GetUtcNow(), user.LastTotpStep) is null)
+            {
+                _store.AppendAudit(Audit(actor, "user.totp.remove", name, succeeded: false, detail: "wrong or reused code"));
+                return UserResult.Fail("the code does not match (or was used already): type the current code");
             }
 
             _store.SaveUser(user with { TotpSecret = null, LastTotpStep = null }, Audit(actor, "user.totp.remove", name));

@@ -224,6 +224,30 @@ internal sealed class FakeUserDirectory(FakeStore store) : IUserDirectory
 
     public UserResult RemoveTotp(string name, string actor) => UserResult.Ok;
 
+    public string? BeginTotpEnrollment(string name) => store.FindUser(name) is { TotpSecret: null } ? TotpSecret : null;
+
+    public UserResult ConfirmTotpEnrollment(string name, string code, string actor)
+    {
+        if (store.FindUser(name) is not { } user || code != "123456")
+        {
+            return UserResult.Fail("the code does not match");
+        }
+
+        store.SaveUser(user with { TotpSecret = TotpSecret }, Audit(actor, "user.totp.enroll", name));
+        return UserResult.Ok;
+    }
+
+    public UserResult DisableTotp(string name, string code, string actor)
+    {
+        if (store.FindUser(name) is not { TotpSecret: not null } user || code != "123456")
+        {
+            return UserResult.Fail("the code does not match");
+        }
+
+        store.SaveUser(user with { TotpSecret = null }, Audit(actor, "user.totp.remove", name));
+        return UserResult.Ok;
+    }
+
     private static AuditEntry Audit(string actor, string action, string target) =>
         new() { Time = DateTimeOffset.UnixEpoch, Actor = actor, Action = action, Target = target };
 }

@@ -44,6 +44,24 @@ public sealed class ManagementApiAccessTests
     }
 
     [Fact]
+    public async Task A_group_member_gets_an_encrypted_backup_only_for_a_named_administrator()
+    {
+        await using var host = await StartAsync(h =>
+            h.Store.SaveUser(new Branchgate.Appliance.Model.UserRecord { Name = "admin", PasswordHash = FakeUserDirectory.HashPrefix + "x" }, null));
+        const string body = "{\"passphrase\":\"a long backup passphrase\"}";
+
+        var anonymous = Run("setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups",
+            "curl", "-sS", "--max-time", "30", "-X", "POST", "-H", "Content-Type: application/json", "-d", body,
+            "-w", "\n%{http_code}", "--unix-socket", host.SocketPath, "http://localhost/v1/backup/encrypted");
+        Assert.EndsWith("\n403", anonymous.Stdout, StringComparison.Ordinal);
+
+        var named = Run("setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups",
+            "curl", "-sS", "--max-time", "30", "-X", "POST", "-H", "Content-Type: application/json", "-H", "X-Branchgate-User: admin",
+            "-d", body, "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", host.SocketPath, "http://localhost/v1/backup/encrypted");
+        Assert.Equal("200", named.Stdout.Trim());
+    }
+
+    [Fact]
     public async Task Someone_outside_the_group_cannot_connect()
     {
         await using var host = await StartAsync();

@@ -254,6 +254,49 @@ public sealed class UserDirectoryTests : IDisposable
         AssertNoSecretInAudit(secret, Password);
     }
 
+    [Fact]
+    public void A_begun_enrolment_is_in_force_only_after_a_right_code_and_is_disabled_with_a_code()
+    {
+        Assert.True(_users.Create("admin", Password, "setup").Succeeded);
+        var secret = _users.BeginTotpEnrollment("admin");
+        Assert.NotNull(secret);
+        var totp = new Totp(Base32Encoding.ToBytes(secret));
+        string Code(int steps) => totp.ComputeTotp(_time.GetUtcNow().AddSeconds(30 * steps).UtcDateTime);
+
+        // Not yet in force: the password alone still signs in.
+        Assert.Equal(LoginOutcome.Succeeded, _users.VerifyLogin("admin", Password).Outcome);
+        Assert.Null(_store.FindUser("admin")!.TotpSecret);
+        Assert.False(_users.ConfirmTotpEnrollment("admin", Code(3), "admin").Succeeded);
+        Assert.False(_users.ConfirmTotpEnrollment("nobody", Code(0), "admin").Succeeded);
+        Assert.True(_users.ConfirmTotpEnrollment("admin", Code(0), "admin").Succeeded);
+        Assert.Null(_users.BeginTotpEnrollment("admin"));
+
+        // In force; the confirming code cannot sign in again (replay), the next one can.
+        Assert.Equal(LoginOutcome.TotpRequired, _users.VerifyLogin("admin", Password).Outcome);
+        Assert.Equal(LoginOutcome.Refused, _users.VerifyLogin("admin", Password, Code(0)).Outcome);
+        Assert.Equal(LoginOutcome.Succeeded, _users.VerifyLogin("admin", Password, Code(1)).Outcome);
+
+        _time.Advance(TimeSpan.FromSeconds(90));
+        Assert.False(_users.DisableTotp("admin", "000000", "admin").Succeeded);
+        Assert.True(_users.DisableTotp("admin", Code(0), "admin").Succeeded);
+        Assert.Equal(LoginOutcome.Succeeded, _users.VerifyLogin("admin", Password).Outcome);
+        AssertNoSecretInAudit(secret, Password);
+        Assert.Contains(_store.ReadAudit(), a => a is { Action: "user.totp.enroll", Succeeded: true });
+        Assert.Contains(_store.ReadAudit(), a => a is { Action: "user.totp.remove", Succeeded: true });
+    }
+
+    [Fact]
+    public void A_begun_enrolment_expires()
+    {
+        Assert.True(_users.Create("admin", Password, "setup").Succeeded);
+        var secret = _users.BeginTotpEnrollment("admin")!;
+        _time.Advance(UserDirectory.PendingEnrollmentLifetime + TimeSpan.FromSeconds(1));
+        var code = new Totp(Base32Encoding.ToBytes(secret)).ComputeTotp(_time.GetUtcNow().UtcDateTime);
+        var result = _users.ConfirmTotpEnrollment("admin", code, "admin");
+        Assert.False(result.Succeeded);
+        Assert.Contains("begin again", result.Error, StringComparison.Ordinal);
+    }
+
     private void CreateWithSecret(string secret)
     {
         Assert.True(_users.Create("admin", Password, "setup").Succeeded);
