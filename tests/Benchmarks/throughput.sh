@@ -18,18 +18,20 @@
 # the peak RSS is the largest seen.
 #
 # Usage: tests/Benchmarks/throughput.sh [-n N] [-t SECONDS] [-b UDP_RATE] [-l UDP_LEN] [-c "CASES"] [-k DIR]
-#                                       [path/to/branchgate]
+#                                       [-w WORKERS] [path/to/branchgate]
 #   default binary artifacts/linux-x64/branchgate (published with scripts/publish-aot.sh linux-x64 when missing);
 #   -n 1, -t 10, -b 0 (unlimited), -l 1392 (the largest UDP payload that fits the tunnel MTU of 1420 unfragmented),
-#   -c "bare bg-bg wg-wg bg-wg wg-bg", -k DIR keeps the iperf3 JSON, daemon logs and raw results in DIR.
+#   -c "bare bg-bg wg-wg bg-wg wg-bg", -k DIR keeps the iperf3 JSON, daemon logs and raw results in DIR,
+#   -w WORKERS sets branchgate's crypto worker threads per packet thread (BRANCHGATE_CRYPTO_WORKERS; 0 = the packet
+#   threads seal and open alone; default: the daemon's own, one per further core, at most 3).
 # Runs as root; everything it creates carries its PID and is removed on exit (daemons and iperf3 servers it started
 # are killed by PID). Not part of the test suite: numbers are recorded in docs/performance.md.
 set -euo pipefail
 
-usage() { sed -n '/^# Usage:/,/^#   -c/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '/^# Usage:/,/^#   threads/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-reps=1 secs=10 udp_rate=0 udp_len=1392 cases="bare bg-bg wg-wg bg-wg wg-bg" keep=""
-while getopts "n:t:b:l:c:k:h" opt; do
+reps=1 secs=10 udp_rate=0 udp_len=1392 cases="bare bg-bg wg-wg bg-wg wg-bg" keep="" workers=""
+while getopts "n:t:b:l:c:k:w:h" opt; do
   case "$opt" in
     n) reps="$OPTARG" ;;
     t) secs="$OPTARG" ;;
@@ -37,6 +39,7 @@ while getopts "n:t:b:l:c:k:h" opt; do
     l) udp_len="$OPTARG" ;;
     c) cases="$OPTARG" ;;
     k) keep="$OPTARG" ;;
+    w) workers="$OPTARG" ;;
     *) usage ;;
   esac
 done
@@ -45,6 +48,7 @@ shift $((OPTIND - 1))
 [[ "$reps" =~ ^[1-9][0-9]*$ ]] || { echo "throughput: -n wants a positive integer" >&2; exit 2; }
 [[ "$secs" =~ ^[1-9][0-9]*$ ]] || { echo "throughput: -t wants a positive integer" >&2; exit 2; }
 [[ "$udp_len" =~ ^[1-9][0-9]*$ ]] || { echo "throughput: -l wants a positive integer" >&2; exit 2; }
+[[ -z "$workers" || "$workers" =~ ^[0-9]+$ ]] || { echo "throughput: -w wants a number (0 or more)" >&2; exit 2; }
 for c in $cases; do
   case "$c" in bare | bg-bg | wg-wg | bg-wg | wg-bg) ;; *) echo "throughput: unknown case '$c'" >&2; exit 2 ;; esac
 done
@@ -171,7 +175,7 @@ start_daemon() { # IMPL(bg|wg) NS IFACE LOGFILE: sets daemon_pid
   sockets+=("/var/run/wireguard/$iface.sock")
   # `ip netns exec` execs the command in place, so $! is the daemon's own PID.
   if [ "$impl" = bg ]; then
-    LOG_LEVEL=error ip netns exec "$ns" "$bin" -f "$iface" >"$logf" 2>&1 &
+    LOG_LEVEL=error BRANCHGATE_CRYPTO_WORKERS="$workers" ip netns exec "$ns" "$bin" -f "$iface" >"$logf" 2>&1 &
     pid=$!
   else
     LOG_LEVEL=error WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 \
@@ -373,6 +377,7 @@ run_case() { # CASE REP
 started=$SECONDS
 log "throughput: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r)"
 log "throughput: $("$bin" version 2>/dev/null || echo "branchgate ?"), wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR == 1 { print $2 }'), $(iperf3 --version | awk 'NR == 1 { print $1, $2 }')"
+log "throughput: branchgate crypto workers per packet thread: ${workers:-default}"
 log "throughput: TCP congestion control $(nsx "$nsA" sysctl -n net.ipv4.tcp_congestion_control), net.core.rmem_max $(sysctl -n net.core.rmem_max)"
 log "throughput: cases: $cases; $reps run(s) of ${secs}s tests: TCP 1 stream, TCP -P 4, UDP -b $udp_rate -l $udp_len"
 for rep in $(seq "$reps"); do

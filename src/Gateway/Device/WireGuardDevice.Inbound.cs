@@ -21,6 +21,9 @@ public sealed partial class WireGuardDevice
         using var sender = new PacketSender(this, 16);
         var tunOut = new TunWriter(_tun, UdpBatchSize);
         var reply = new byte[Messages.ResponseSize];
+        using var workers = new CryptoWorkers($"{Name} udp", CryptoWorkerCount, ParallelMinimumPackets);
+        // GRO runs split into up to 64 segments each: room for a few of them before a flush.
+        var opener = new BatchOpener(batch, workers, 4 * UdpBatchSize);
         while (!_stopping.IsSet)
         {
             int count;
@@ -35,25 +38,77 @@ public sealed partial class WireGuardDevice
 
             for (int i = 0; i < count; i++)
             {
-                var data = batch.Data(i);
-                ref readonly var source = ref batch.Endpoint(i);
+                int length = batch.Data(i).Length;
                 int segment = batch.SegmentSize(i);
-                if (segment <= 0 || segment >= data.Length)
+                if (segment <= 0 || segment >= length)
                 {
-                    HandleDatagram(data, source, reply, sender, tunOut);
+                    ReceiveDatagram(batch, i, 0, length, reply, sender, tunOut, opener);
                     continue;
                 }
 
-                for (int offset = 0; offset < data.Length; offset += segment)
+                for (int offset = 0; offset < length; offset += segment)
                 {
-                    HandleDatagram(data.Slice(offset, Math.Min(segment, data.Length - offset)), source, reply, sender,
-                        tunOut);
+                    ReceiveDatagram(batch, i, offset, Math.Min(segment, length - offset), reply, sender, tunOut, opener);
                 }
             }
 
+            FlushOpened(opener, batch, reply, sender, tunOut);
             tunOut.Flush();
             sender.Flush();
         }
+    }
+
+    /// <summary>
+    /// One datagram (or GRO segment) of the batch: transport data for a known keypair waits in <paramref name="opener"/>
+    /// for the batch's AEAD; anything else first completes what waits there (arrival order), then is handled at once.
+    /// </summary>
+    private void ReceiveDatagram(UdpBatch batch, int slot, int offset, int length, byte[] reply, PacketSender sender,
+        TunWriter tunOut, BatchOpener opener)
+    {
+        var datagram = batch.Data(slot).Slice(offset, length);
+        var handler = _handler;
+        if (handler is not null)
+        {
+            if (handler.TryBeginTransport(datagram, out var session, out var keypair, out var reason))
+            {
+                if (opener.IsFull)
+                {
+                    FlushOpened(opener, batch, reply, sender, tunOut);
+                }
+
+                opener.Add(slot, offset, length, session, keypair);
+                return;
+            }
+
+            if (reason != DropReason.None)
+            {
+                CountDrop(reason);
+                return;
+            }
+        }
+
+        FlushOpened(opener, batch, reply, sender, tunOut);
+        HandleDatagram(datagram, batch.Endpoint(slot), reply, sender, tunOut);
+    }
+
+    /// <summary>Opens the waiting transport messages (on several cores when there are enough), then completes them in order.</summary>
+    private void FlushOpened(BatchOpener opener, UdpBatch batch, byte[] reply, PacketSender sender, TunWriter tunOut)
+    {
+        if (opener.Count == 0)
+        {
+            return;
+        }
+
+        opener.OpenAll();
+        for (int i = 0; i < opener.Count; i++)
+        {
+            ref readonly var job = ref opener[i];
+            var message = opener.Message(job);
+            var result = MessageHandler.CompleteTransport(job.Session, job.Keypair, message, job.Authentic, job.Counter);
+            HandleResult(result, message, batch.Endpoint(job.Slot), reply, sender, tunOut);
+        }
+
+        opener.Clear();
     }
 
     private void HandleDatagram(Span<byte> datagram, in UdpEndpoint source, byte[] reply, PacketSender sender,
@@ -78,6 +133,13 @@ public sealed partial class WireGuardDevice
         address.CopyTo(sourceBytes);
         BinaryPrimitives.WriteUInt16BigEndian(sourceBytes[address.Length..], source.Port);
         var result = handler.Handle(datagram, sourceBytes[..(address.Length + 2)], _underLoad, reply);
+        HandleResult(result, datagram, source, reply, sender, tunOut);
+    }
+
+    /// <summary>Acts on what the handler decided about one datagram: reply, roaming, source check, TUN, handshakes.</summary>
+    private void HandleResult(in MessageResult result, Span<byte> datagram, in UdpEndpoint source, byte[] reply,
+        PacketSender sender, TunWriter tunOut)
+    {
         var peer = result.Session?.Owner as Peer;
         switch (result.Outcome)
         {

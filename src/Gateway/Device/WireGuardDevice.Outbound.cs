@@ -21,6 +21,8 @@ public sealed partial class WireGuardDevice
 
         var sizes = new int[TunBatchSize];
         using var sender = new PacketSender(this, TunBatchSize);
+        using var workers = new CryptoWorkers($"{Name} tun", CryptoWorkerCount, ParallelMinimumPackets);
+        var sealer = new BatchSealer(workers, TunBatchSize);
         while (!_stopping.IsSet)
         {
             int count;
@@ -41,16 +43,22 @@ public sealed partial class WireGuardDevice
 
             for (int i = 0; i < count; i++)
             {
-                SendPacket(buffers[i].Span, sizes[i], sender);
+                SendPacket(buffers[i], sizes[i], sender, sealer);
             }
 
+            FlushSealed(sealer, sender);
             sender.Flush();
         }
     }
 
-    /// <summary>Routes one packet read from the TUN (at message[16..16+length]) to its peer and queues it sealed.</summary>
-    private void SendPacket(Span<byte> message, int length, PacketSender sender)
+    /// <summary>
+    /// Routes one packet read from the TUN (at buffer[16..16+length]) to its peer and, in the common case, claims its
+    /// counter and leaves the AEAD to <see cref="FlushSealed"/>. Anything else (staging, handshakes) first flushes what
+    /// is pending, so that datagrams leave in the order their packets came.
+    /// </summary>
+    private void SendPacket(Memory<byte> buffer, int length, PacketSender sender, BatchSealer sealer)
     {
+        var message = buffer.Span;
         var packet = message.Slice(Messages.TransportHeaderSize, length);
         if (!InnerPacket.TryParse(packet, out int version, out _, out var reason))
         {
@@ -67,12 +75,55 @@ public sealed partial class WireGuardDevice
 
         if (peer.HasStaged || peer.Session.CurrentKeypair is null)
         {
+            FlushSealed(sealer, sender);
             peer.Stage(packet);
             SendStaged(peer, sender);
             return;
         }
 
-        Seal(peer, message, length, sender);
+        if (!peer.TryGetEndpoint(out var endpoint))
+        {
+            CountDrop(DropReason.NoKeypair);
+            return;
+        }
+
+        var sent = peer.Session.PrepareSeal(message, length, _mtu, out var pending);
+        if (sent.Status == SendStatus.NoKeypair)
+        {
+            FlushSealed(sealer, sender);
+            peer.Stage(packet);
+            Initiate(peer, isRetry: false, sender);
+            return;
+        }
+
+        if (sealer.IsFull)
+        {
+            FlushSealed(sealer, sender);
+        }
+
+        sealer.Add(buffer, pending, sent.Length, endpoint, peer, sent.InitiateHandshake);
+    }
+
+    /// <summary>Seals the pending messages (on several cores when there are enough), then queues them in order.</summary>
+    private void FlushSealed(BatchSealer sealer, PacketSender sender)
+    {
+        if (sealer.Count == 0)
+        {
+            return;
+        }
+
+        sealer.SealAll();
+        for (int i = 0; i < sealer.Count; i++)
+        {
+            ref readonly var job = ref sealer[i];
+            sender.Add(job.Endpoint, job.Message.Span[..job.Length]);
+            if (job.InitiateHandshake)
+            {
+                Initiate(job.Peer!, isRetry: false, sender);
+            }
+        }
+
+        sealer.Clear();
     }
 
     /// <summary>Seals message[16..16+length] for the peer and queues it; stages it again when no keypair is usable.</summary>

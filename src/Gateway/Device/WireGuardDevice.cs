@@ -33,6 +33,7 @@ public sealed partial class WireGuardDevice : IDisposable
     private ushort _configuredPort;
     private uint _fwmark;
     private volatile int _mtu;
+    private volatile int _cryptoWorkers = Device.CryptoWorkers.DefaultWorkers();
     private long _sendErrors;
     private Thread? _tunThread;
     private Thread? _timerThread;
@@ -73,6 +74,20 @@ public sealed partial class WireGuardDevice : IDisposable
     public long DroppedPackets(DropReason reason) => Interlocked.Read(ref _drops[(int)reason]);
 
     public long SendErrors => Interlocked.Read(ref _sendErrors);
+
+    /// <summary>
+    /// Threads that help each packet thread with the AEAD of a large batch (0: the packet threads do it alone). The
+    /// default is one per further core, at most 3, or the BRANCHGATE_CRYPTO_WORKERS environment variable. Read when a
+    /// packet thread starts: set it before <see cref="Start"/>.
+    /// </summary>
+    public int CryptoWorkerCount
+    {
+        get => _cryptoWorkers;
+        set => _cryptoWorkers = Math.Clamp(value, 0, Device.CryptoWorkers.MaxWorkers);
+    }
+
+    /// <summary>Batches with fewer packets than this are sealed or opened by the packet thread alone.</summary>
+    private const int ParallelMinimumPackets = 8;
 
     /// <summary>Opens the UDP socket (port 0 until configured) and starts the packet and timer threads.</summary>
     public void Start()

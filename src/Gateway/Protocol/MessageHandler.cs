@@ -77,8 +77,57 @@ public sealed class MessageHandler(NoiseIdentity identity, IndexTable indices, I
         }
 
         var session = entry.Session;
-        var received = session.Decrypt(entry.Keypair, datagram);
-        return received.Status switch
+        return ToMessageResult(session, session.Decrypt(entry.Keypair, datagram));
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Handle"/> for transport data, for callers that open a batch on several threads:
+    /// true with the session and keypair when <paramref name="datagram"/> is a well-formed transport message for a
+    /// keypair that may still receive. Then: <see cref="Keypair.TryOpen"/> (any thread), and <see
+    /// cref="CompleteTransport"/> in arrival order. False (with the drop reason, None when it is not transport data at
+    /// all) leaves the datagram to <see cref="Handle"/>.
+    /// </summary>
+    public bool TryBeginTransport(ReadOnlySpan<byte> datagram, out PeerSession session, out Keypair keypair,
+        out DropReason reason)
+    {
+        session = null!;
+        keypair = null!;
+        reason = DropReason.None;
+        if (datagram.Length < 4 || datagram[0] != (byte)MessageType.Transport)
+        {
+            return false;
+        }
+
+        if (Messages.Classify(datagram, out reason) != MessageType.Transport)
+        {
+            return false;
+        }
+
+        var index = Messages.ReadUInt32(datagram, Messages.TransportReceiver);
+        if (!indices.TryLookup(index, out var entry) || entry.Keypair is null)
+        {
+            reason = DropReason.UnknownReceiverIndex;
+            return false;
+        }
+
+        if (!entry.Session.CanReceiveWith(entry.Keypair))
+        {
+            reason = DropReason.KeypairExpired;
+            return false;
+        }
+
+        session = entry.Session;
+        keypair = entry.Keypair;
+        return true;
+    }
+
+    /// <summary>The second half of <see cref="TryBeginTransport"/>: what <see cref="Handle"/> would have returned.</summary>
+    public static MessageResult CompleteTransport(PeerSession session, Keypair keypair, Span<byte> datagram,
+        bool authentic, ulong counter) =>
+        ToMessageResult(session, session.CompleteDecrypt(keypair, datagram, authentic, counter));
+
+    private static MessageResult ToMessageResult(PeerSession session, ReceiveResult received) =>
+        received.Status switch
         {
             ReceiveStatus.Data => new MessageResult(MessageOutcome.Data, DropReason.None, session, received.PlaintextLength,
                 received.HandshakeCompleted, received.InitiateHandshake),
@@ -86,7 +135,6 @@ public sealed class MessageHandler(NoiseIdentity identity, IndexTable indices, I
                 received.HandshakeCompleted, received.InitiateHandshake),
             _ => MessageResult.Drop(received.Reason),
         };
-    }
 
     private MessageResult HandleHandshake(MessageType type, ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> sourceAddress,
         bool underLoad, Span<byte> reply)

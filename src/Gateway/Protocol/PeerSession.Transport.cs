@@ -12,6 +12,9 @@ public enum SendStatus
 /// <summary>What <see cref="PeerSession.Encrypt"/> did: the message length, and whether a handshake is due.</summary>
 public readonly record struct SendResult(SendStatus Status, int Length, bool InitiateHandshake);
 
+/// <summary>The AEAD left to do after <see cref="PeerSession.PrepareSeal"/>: <see cref="Keypair.Seal"/> with these.</summary>
+public readonly record struct PendingSeal(Keypair Keypair, int PaddedLength, ulong Counter);
+
 public enum ReceiveStatus
 {
     /// <summary>A packet for the TUN: message[16..16+PlaintextLength] (still padded; the IP header gives the length).</summary>
@@ -47,6 +50,23 @@ public sealed partial class PeerSession
     /// </summary>
     public SendResult Encrypt(Span<byte> message, int plaintextLength, int mtu)
     {
+        var result = PrepareSeal(message, plaintextLength, mtu, out var pending);
+        if (result.Status == SendStatus.Sealed)
+        {
+            pending.Keypair.Seal(message, pending.PaddedLength, pending.Counter);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// <see cref="Encrypt"/> without the AEAD: claims the counter, pads, counts and runs the send timers, and leaves the
+    /// sealing (<see cref="Keypair.Seal"/> with <paramref name="pending"/>) to the caller, which may run it on another
+    /// thread. Counters are claimed in call order, so the caller keeps that order when it sends.
+    /// </summary>
+    public SendResult PrepareSeal(Span<byte> message, int plaintextLength, int mtu, out PendingSeal pending)
+    {
+        pending = default;
         var keypair = _current;
         var now = _time.GetTimestamp();
         if (keypair is null || keypair.IsDisposed || _time.GetElapsedTime(keypair.CreatedAt, now) >= Constants.RejectAfterTime
@@ -63,7 +83,7 @@ public sealed partial class PeerSession
         }
 
         message.Slice(Messages.TransportHeaderSize + plaintextLength, padded - plaintextLength).Clear();
-        keypair.Seal(message, padded, counter);
+        pending = new PendingSeal(keypair, padded, counter);
 
         _timers.AnyAuthenticatedPacketTraversal();
         _timers.AnyAuthenticatedPacketSent();
@@ -88,17 +108,32 @@ public sealed partial class PeerSession
     /// </summary>
     public ReceiveResult Decrypt(Keypair keypair, Span<byte> message)
     {
-        var now = _time.GetTimestamp();
-        if (keypair.IsDisposed || _time.GetElapsedTime(keypair.CreatedAt, now) >= Constants.RejectAfterTime)
+        if (!CanReceiveWith(keypair))
         {
             return ReceiveResult.Drop(DropReason.KeypairExpired);
         }
 
-        if (!keypair.TryOpen(message, out var counter))
+        bool authentic = keypair.TryOpen(message, out var counter);
+        return CompleteDecrypt(keypair, message, authentic, counter);
+    }
+
+    /// <summary>False when <paramref name="keypair"/> is disposed or older than REJECT_AFTER_TIME (drop: KeypairExpired).</summary>
+    public bool CanReceiveWith(Keypair keypair) =>
+        !keypair.IsDisposed && _time.GetElapsedTime(keypair.CreatedAt, _time.GetTimestamp()) < Constants.RejectAfterTime;
+
+    /// <summary>
+    /// The part of <see cref="Decrypt"/> after <see cref="Keypair.TryOpen"/> (which a caller may run on another thread):
+    /// drops a packet that did not authenticate, then the replay filter, keypair confirmation, timers and counters.
+    /// Call it in the order the packets arrived.
+    /// </summary>
+    public ReceiveResult CompleteDecrypt(Keypair keypair, Span<byte> message, bool authentic, ulong counter)
+    {
+        if (!authentic)
         {
             return ReceiveResult.Drop(DropReason.DecryptionFailed);
         }
 
+        var now = _time.GetTimestamp();
         if (!keypair.TryAcceptCounter(counter))
         {
             return ReceiveResult.Drop(DropReason.Replay);
