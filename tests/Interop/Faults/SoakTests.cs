@@ -40,10 +40,11 @@ public sealed partial class SoakTests(ITestOutputHelper output)
 
     /// <summary>
     /// The last minute's average VmRSS may exceed the second minute's by this much. The runtime's heap settles in the
-    /// first minute; a leak of one small object per packet (~10,000 packets/s here) or of a keypair per rekey would
-    /// grow it steadily, by tens of MiB over eight minutes.
+    /// first minute; a leak of one small object per packet (~10,000 packets/s here) would grow it by tens of MiB over
+    /// eight minutes. Measured: +1.6 MiB (hub) and +0.6 MiB (peer) over the 600 s run, a slow steady rise (about
+    /// 0.2 MiB a minute) that this bound tolerates 2.5 times over; see docs/security.md.
     /// </summary>
-    private const double RssGrowthMiB = 8;
+    private const double RssGrowthMiB = 4;
 
     private sealed record Sample(double At, double RssMiB, int Fds, double PeerRssMiB, long HandshakeB, long HandshakeC);
 
@@ -149,9 +150,9 @@ public sealed partial class SoakTests(ITestOutputHelper output)
         {
             if (name.StartsWith("iperf3", StringComparison.Ordinal))
             {
-                var (intervals, zero, mbps) = IperfIntervals(texts[name]);
+                var (intervals, zero, mbps, error) = IperfIntervals(texts[name]);
                 output.WriteLine(FormattableString.Invariant(
-                    $"{name}: {intervals} stream-intervals of 1 s, {zero} without data; received {mbps:0.0} Mbit/s each way (mean)"));
+                    $"{name}: {intervals} stream-intervals of 1 s, {zero} without data; {mbps:0.0} Mbit/s a stream (mean){(error is null ? "" : "; iperf3 error at the end: " + error)}"));
                 Assert.True(intervals >= seconds * 2 - 4, $"{name}: only {intervals} intervals");
                 Assert.True(zero == 0, $"{name}: {zero} one-second intervals moved no data (a stall)");
             }
@@ -202,33 +203,37 @@ public sealed partial class SoakTests(ITestOutputHelper output)
         return line is null ? 0 : long.Parse(line.Split('\t')[1], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Stream-intervals of at least half a second, how many of them moved no bytes, and the mean received rate
-    /// in each direction (Mbit/s).</summary>
-    private static (int Intervals, int Zero, double Mbps) IperfIntervals(string json)
+    /// <summary>Stream-intervals of at least half a second, how many of them moved no bytes, the mean rate of a stream
+    /// (Mbit/s; from the intervals, so that it does not depend on the final results exchange), and iperf3's "error" if
+    /// it reported one.</summary>
+    private static (int Intervals, int Zero, double Mbps, string? Error) IperfIntervals(string json)
     {
         using var doc = JsonDocument.Parse(json);
         int intervals = 0, zero = 0;
+        double bytes = 0, seconds = 0;
         foreach (var interval in doc.RootElement.GetProperty("intervals").EnumerateArray())
         {
             foreach (var stream in interval.GetProperty("streams").EnumerateArray())
             {
-                if (stream.GetProperty("seconds").GetDouble() < 0.5)
+                double length = stream.GetProperty("seconds").GetDouble();
+                if (length < 0.5)
                 {
                     continue;
                 }
 
                 intervals++;
-                if (stream.GetProperty("bytes").GetInt64() <= 0)
+                long moved = stream.GetProperty("bytes").GetInt64();
+                bytes += moved;
+                seconds += length;
+                if (moved <= 0)
                 {
                     zero++;
                 }
             }
         }
 
-        var end = doc.RootElement.GetProperty("end");
-        double forward = end.GetProperty("sum_received").GetProperty("bits_per_second").GetDouble();
-        double reverse = end.TryGetProperty("sum_received_bidir_reverse", out var r) ? r.GetProperty("bits_per_second").GetDouble() : forward;
-        return (intervals, zero, (forward + reverse) / 2 / 1e6);
+        var error = doc.RootElement.TryGetProperty("error", out var e) ? e.GetString() : null;
+        return (intervals, zero, seconds == 0 ? 0 : bytes * 8 / seconds / 1e6, error);
     }
 
     /// <summary>
