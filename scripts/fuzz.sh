@@ -50,9 +50,11 @@ for t in $targets; do
   execs=$(awk -F: '/^execs_done/ {gsub(/ /,"",$2); print $2}' "$stats")
   edges=$(awk -F: '/^edges_found/ {gsub(/ /,"",$2); print $2}' "$stats")
   paths=$(awk -F: '/^corpus_count/ {gsub(/ /,"",$2); print $2}' "$stats")
+  rate=$(awk -F: '/^execs_per_sec/ {gsub(/ /,"",$2); print $2}' "$stats")
+  bitmap=$(awk -F: '/^bitmap_cvg/ {gsub(/ /,"",$2); print $2}' "$stats")
   crashes=$(find "$findings/default/crashes" -name 'id:*' | wc -l)
   hangs=$(find "$findings/default/hangs" -name 'id:*' | wc -l)
-  summary+=("$t: execs=$execs edges=$edges corpus=$paths crashes=$crashes hangs=$hangs")
+  summary+=("$t: execs=$execs execs/s=$rate edges=$edges bitmap=$bitmap corpus=$paths crashes=$crashes hangs=$hangs")
   if [ "$crashes" -gt 0 ] || [ "$hangs" -gt 0 ]; then
     failed=1
     for f in "$findings"/default/crashes/id:* "$findings"/default/hangs/id:*; do

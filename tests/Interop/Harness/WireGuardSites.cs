@@ -197,13 +197,62 @@ public sealed class WireGuardSites : IDisposable
         ConfigureOne(B, A, 51821, 51820, ipv6Outside, psk, keepalive, mtu);
     }
 
+    /// <summary>
+    /// Configures A or B again as <see cref="Configure"/> did (IPv4 outside, no PSK, no keepalive), after
+    /// <see cref="Restart"/>; <paramref name="privateKeyFile"/> replaces the site's own key (a peer restarting with a new
+    /// key).
+    /// </summary>
+    public void Reconfigure(Site site, string? privateKeyFile = null)
+    {
+        if (site == A)
+        {
+            ConfigureOne(A, B, 51820, 51821, false, null, 0, 1420, privateKeyFile);
+        }
+        else if (site == B)
+        {
+            ConfigureOne(B, A, 51821, 51820, false, null, 0, 1420, privateKeyFile);
+        }
+        else
+        {
+            throw new ArgumentException("only A and B have a peer", nameof(site));
+        }
+    }
+
+    /// <summary>
+    /// Kills a site's daemon (SIGKILL, by its PID), waits until its interface is gone, and starts the same
+    /// implementation again: a new interface with no configuration (<see cref="Reconfigure"/> gives it one).
+    /// </summary>
+    public void Restart(Site site)
+    {
+        var old = site.Daemon!;
+        if (!old.HasExited)
+        {
+            old.Kill();
+        }
+
+        if (!old.WaitForExit(10_000))
+        {
+            throw new TimeoutException($"the daemon of {site.Interface} did not die");
+        }
+
+        if (!Shell.WaitFor(() => !site.Exec($"ip link show dev {site.Interface}", check: false).Contains(site.Interface, StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10)))
+        {
+            throw new TimeoutException($"{site.Interface} outlived its daemon");
+        }
+
+        // A killed daemon leaves its UAPI socket file behind; Start waits for the new one to appear.
+        File.Delete(site.SocketPath);
+        Start(site, site.Implementation!.Value);
+    }
+
     private static void ConfigureOne(Site local, Site remote, int port, int remotePort, bool v6, string? psk,
-        int keepalive, int mtu)
+        int keepalive, int mtu, string? privateKeyFile = null)
     {
         var endpoint = v6 ? $"[{remote.WanV6}]:{remotePort}" : $"{remote.WanV4}:{remotePort}";
         var pskArg = psk is null ? "" : $" preshared-key {psk}";
         var ka = keepalive > 0 ? $" persistent-keepalive {keepalive}" : "";
-        local.Wg($"set {local.Interface} listen-port {port} private-key {local.PrivateKeyFile} peer {remote.PublicKey}" +
+        local.Wg($"set {local.Interface} listen-port {port} private-key {privateKeyFile ?? local.PrivateKeyFile} peer {remote.PublicKey}" +
             $"{pskArg} allowed-ips {remote.TunnelV4}/32,{remote.TunnelV6}/128 endpoint {endpoint}{ka}");
         local.Exec($"ip addr add {local.TunnelV4}/24 dev {local.Interface} && " +
             $"ip addr add {local.TunnelV6}/64 dev {local.Interface} nodad && " +
