@@ -30,7 +30,7 @@ else
   rm -rf "$published"
   started=$SECONDS
   dotnet publish src/WebUi -c Release -r "$rid" --self-contained -o "$published" -nologo -v quiet \
-    -p:DebugType=none -p:GenerateDocumentationFile=false > "artifacts/webui-$rid.publish.log" 2>&1 \
+    -p:DebugType=none > "artifacts/webui-$rid.publish.log" 2>&1 \
     || { cat "artifacts/webui-$rid.publish.log"; fail "dotnet publish src/WebUi -r $rid failed"; }
   echo "build-deb (webui): published $rid self-contained in $((SECONDS - started)) s"
 fi
