@@ -161,7 +161,7 @@ check_webui_debs() {
   install -d -m 0700 -o nobody -g nogroup "$run/home"
   stop_webui_check() {
     local p
-    for p in "$panel_pid" "$serve_pid"; do
+    for p in "${panel_pid:-}" "${serve_pid:-}"; do
       [ -n "$p" ] || continue
       kill -TERM "$p" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
