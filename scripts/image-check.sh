@@ -340,12 +340,12 @@ fi
 # (debugfs, no mount) goes one test-only unit, branchgate-bootcheck.service, ordered after branchgate, the first
 # boot, the panel and sshd: it waits (bounded) until they are active and the panel answers HTTP on port 80, writes
 # one line of facts to the serial console, then powers the guest off. The host asserts on that line and on
-# the first boot's setup token. Every wait is bounded (BOOT_TIMEOUT, default 900 s); qemu is stopped by its PID;
+# the first boot's setup token. Every wait is bounded (BOOT_TIMEOUT, default 1200 s); qemu is stopped by its PID;
 # the copies are in the check's temporary directory, deleted on exit.
 boot_check() {
   command -v qemu-system-aarch64 > /dev/null || fail "qemu-system-aarch64 is needed (apt-get install qemu-system-arm)"
   local disk="$work/boot-disk.img" console="$work/console.log" kernel initrd pid="" started=$SECONDS
-  local deadline=$((SECONDS + ${BOOT_TIMEOUT:-900}))
+  local deadline=$((SECONDS + ${BOOT_TIMEOUT:-1200}))
   kernel="$(grep -io '^::/vmlinuz-[^ ]*' "$work/boot.list" | head -n1)"
   initrd="$(grep -io '^::/initrd.img-[^ ]*' "$work/boot.list" | head -n1)"
   mcopy -n -i "$work/boot.img" "$kernel" "$work/vmlinuz"
@@ -367,7 +367,7 @@ WantedBy=multi-user.target
 UNIT
   cat > "$work/bootcheck.sh" <<'SCRIPT'
 #!/bin/bash
-# Test only: waits up to 10 minutes for the gateway, the first boot, sshd and the panel's HTTP answer; prints one line
+# Test only: waits up to 15 minutes for the gateway, the first boot, sshd and the panel's HTTP answer; prints one line
 # of facts on the console and powers off.
 say() { echo "BRANCHGATE-BOOTCHECK: $*" > /dev/console; }
 http_get() {
@@ -375,7 +375,7 @@ http_get() {
 		printf "GET /login HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3
 		sed -n -e "1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p" -e "s/^[Ll]ocation: *\([^\r]*\).*/\1/p" -e "/^\r\?$/q" <&3 | tr "\n" " "' 2>/dev/null
 }
-end=$((SECONDS + 600))
+end=$((SECONDS + 900))
 while :; do
 	gw=$(systemctl is-active branchgate.service)
 	fb=$(systemctl is-active branchgate-firstboot.service)
