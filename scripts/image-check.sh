@@ -327,8 +327,16 @@ fi
 # image's ruleset (-c: nothing is committed), in a new network namespace besides, so nothing here can change.
 grep -qx 'include "/etc/branchgate/branchgate.nft"' "$rootfs/etc/nftables.conf" || fail "/etc/nftables.conf does not include the branchgate table"
 if command -v nft > /dev/null; then
-  unshare -n nft -c -f "$rootfs/etc/branchgate/branchgate.nft" > "$work/nft" 2>&1 || { cat "$work/nft"; fail "nft -c rejects the firewall"; }
-  ok "nft -c accepts the image's /etc/branchgate/branchgate.nft (included by /etc/nftables.conf)"
+  # nft resolves protocol and service names through /etc/protocols and /etc/services: those of the image (none, in
+  # a minbase image without netbase) are bound over this machine's in a new mount namespace, so a name the box
+  # cannot resolve fails here as it failed on the box ("Could not resolve protocol name").
+  for f in protocols services; do
+    if [ -f "$rootfs/etc/$f" ]; then cp "$rootfs/etc/$f" "$work/nft-$f"; else : > "$work/nft-$f"; fi
+  done
+  unshare -n -m sh -c 'mount --bind "$1/nft-protocols" /etc/protocols && mount --bind "$1/nft-services" /etc/services &&
+    nft -c -f "$2"' nft-check "$work" "$rootfs/etc/branchgate/branchgate.nft" > "$work/nft" 2>&1 \
+    || { cat "$work/nft"; fail "nft -c rejects the firewall"; }
+  ok "nft -c accepts the image's /etc/branchgate/branchgate.nft (included by /etc/nftables.conf) with the image's /etc/protocols and /etc/services"
 else
   fail "nft is needed to check the firewall (apt-get install nftables; it is not enabled by that)"
 fi
@@ -382,6 +390,8 @@ while :; do
 	web=$(systemctl is-active branchgate-webui.service)
 	http=$(http_get)
 	[ "$gw" = active ] && [ "$web" = active ] && [ -n "$http" ] && break
+	# The panel will not come: it failed, or its start job is gone (a dependency failed).
+	case "$web" in failed|inactive) [ -z "$(systemctl show -p Job --value branchgate-webui.service)" ] && break ;; esac
 	[ $SECONDS -lt $end ] || break
 	sleep 5
 done
@@ -391,6 +401,9 @@ listen22=$(ss -Htln 'sport = :22' | grep -c . )
 listen80=$(ss -Htln 'sport = :80' | grep -c . )
 say "branchgate=$gw firstboot=$fb webui=$web http=[${http% }] ssh=$sshd hostkeys=$keys sshd-sockets=$listen22 panel-sockets=$listen80 webui-user=$(stat -c %U "/proc/$(systemctl show -p MainPID --value branchgate-webui.service)" 2>/dev/null) nft=$(nft list tables 2>/dev/null | tr '\n' ' ')"
 say "failed units: [$(systemctl --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')]"
+for unit in $(systemctl --failed --plain --no-legend | awk '{print $1}'); do
+	journalctl -b -u "$unit" --no-pager -o cat 2>&1 | tail -n 15 | sed "s/^/BRANCHGATE-BOOTCHECK: $unit: /" > /dev/console
+done
 say "uptime $(cut -d' ' -f1 /proc/uptime) s; done"
 systemctl poweroff --no-block
 SCRIPT
