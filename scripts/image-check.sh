@@ -439,6 +439,8 @@ CMDS
     fi
     sleep 5
   done
+  # The guest may report and power off between two polls (qemu gone before the grep): look once more.
+  grep -aq "BRANCHGATE-BOOTCHECK: uptime .* done" "$console" 2>/dev/null && done=yes
   # The guest powers itself off after its report: give it 60 s, then stop qemu by its PID.
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
   kill "$pid" 2>/dev/null || true
