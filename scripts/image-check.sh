@@ -472,7 +472,7 @@ CMDS
   grep -aq "branchgate-firstboot: setup token written" "$console" || fail "the first boot wrote no setup token"
   grep -aqE "^ +([A-Z2-9]{5}-){4}[A-Z2-9]{5}"$'\r'"?$" "$console" || fail "no setup token line on the console"
   grep -aq "growpart .*CHANGED" "$console" || fail "the first boot did not grow the root partition"
-  ok "booted under qemu-system-aarch64 -M virt (TCG) and reported in $took s: branchgate.service and branchgate-webui.service active, the panel answers HTTP on port 80 (302 to /setup: it asked the API), sshd active with its host keys, the firewall loaded, no failed unit, root partition grown, setup token on the console"
+  ok "booted under qemu-system-aarch64 -M virt (TCG) and reported in $took s: branchgate.service and branchgate-webui.service active, the panel answers HTTP on port 80 (302 to /setup: it asked the API), sshd active with its host keys, the firewall loaded, no failed unit but the WAN's wait-online (no NIC), root partition grown, setup token on the console"
 }
 
 if [ "$boot" -eq 1 ]; then
