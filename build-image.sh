@@ -167,19 +167,17 @@ EOF
 build_deb linux-arm64 arm64
 build_deb linux-x64 amd64
 
-# ---- the admin panel's package (hook) -----------------------------------------------------------------------------
-# HOOK(webui): src/WebUi (issue 8, the Blazor admin panel) is being written. When it exists, its package is built here:
-# `dotnet publish src/WebUi -c Release -r linux-$arch --self-contained` into /usr/lib/branchgate-webui, with its
-# hardened unit (User=branchgate-webui, in group branchgate for /run/branchgate/api.sock; listening on the LAN
-# address), packaged as branchgate-webui_VERSION_ARCH.deb Depending on branchgate (= VERSION), and installed into the
-# image below next to branchgate. Until then the panel is skipped.
-if [ -d src/WebUi ] && [ -f image/webui/build-deb.sh ]; then
-  for arch in arm64 amd64; do
-    image/webui/build-deb.sh "$arch" "$version" "$out" || fail "the admin panel's $arch package did not build"
-  done
-else
-  echo "build-image: the admin panel (src/WebUi + image/webui/build-deb.sh) is not there yet: no branchgate-webui package"
-fi
+# ---- the admin panel's package ------------------------------------------------------------------------------------
+# HOOK(webui): image/webui/build-deb.sh publishes src/WebUi self-contained for linux-arm64 / linux-x64 (into
+# artifacts/webui/RID; --no-publish reuses it when it is there) and packages it as branchgate-webui_VERSION_ARCH.deb:
+# /usr/lib/branchgate-webui and its hardened unit (User=branchgate-webui, in group branchgate for
+# /run/branchgate/api.sock), Depends: branchgate (= VERSION). The image installs it after branchgate's and
+# customize.sh adds the appliance's drop-in (port 80, only with the firewall loaded).
+[ -d src/WebUi ] && [ -x image/webui/build-deb.sh ] || fail "src/WebUi or image/webui/build-deb.sh is missing"
+for arch in arm64 amd64; do
+  WEBUI_REUSE_PUBLISH=$((1 - publish)) image/webui/build-deb.sh "$arch" "$version" "$out" \
+    || fail "the admin panel's $arch package did not build"
+done
 phase "building the .deb packages"
 
 if [ "$debs_only" -eq 1 ]; then
@@ -208,6 +206,7 @@ packages=(
   iproute2 nftables wireguard-tools
   linux-image-arm64 initramfs-tools raspi-firmware
   cloud-guest-utils fdisk e2fsprogs dosfstools
+  libssl3 libstdc++6  # the admin panel's .NET runtime (cryptography, the runtime itself)
 )
 [ "$ssh" -eq 1 ] && packages+=(openssh-server)
 
@@ -232,15 +231,12 @@ package_hooks=(
   --customize-hook="copy-in '$work/branchgate_arm64.deb' /tmp"
   --customize-hook='chroot "$1" dpkg -i /tmp/branchgate_arm64.deb && rm -f "$1/tmp/branchgate_arm64.deb"'
 )
-webui_deb="$(ls "$out"/branchgate-webui_"${version}"_arm64.deb 2>/dev/null || true)"
-if [ -n "$webui_deb" ]; then
-  # HOOK(webui): the admin panel's package, installed after branchgate's (it depends on it).
-  install -m 0644 "$webui_deb" "$work/branchgate-webui_arm64.deb"
-  package_hooks+=(
-    --customize-hook="copy-in '$work/branchgate-webui_arm64.deb' /tmp"
-    --customize-hook='chroot "$1" dpkg -i /tmp/branchgate-webui_arm64.deb && rm -f "$1/tmp/branchgate-webui_arm64.deb"'
-  )
-fi
+# HOOK(webui): the admin panel's package, installed after branchgate's (it depends on it).
+install -m 0644 "$out/branchgate-webui_${version}_arm64.deb" "$work/branchgate-webui_arm64.deb"
+package_hooks+=(
+  --customize-hook="copy-in '$work/branchgate-webui_arm64.deb' /tmp"
+  --customize-hook='chroot "$1" dpkg -i /tmp/branchgate-webui_arm64.deb && rm -f "$1/tmp/branchgate-webui_arm64.deb"'
+)
 
 mmdebstrap \
   --mode=root --variant=minbase --architectures=arm64 --components=main,non-free-firmware \

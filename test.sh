@@ -31,7 +31,9 @@ grep -q " 0% packet loss" /tmp/branchgate-demo.$$.log || { cat /tmp/branchgate-d
 rm -f /tmp/branchgate-demo.$$.log
 echo "== linux-arm64: cross-published NativeAOT binary, selftest under qemu-aarch64-static (NEON) =="
 scripts/cross-arm64.sh
-echo "== packages: .deb for arm64 and amd64, checked and run from the installed layout =="
+echo "== packages: branchgate and the admin panel (.deb, arm64 and amd64), checked; run from the installed layout =="
+# --no-publish reuses the binaries published above; the panel is published self-contained once per architecture
+# (artifacts/webui, about a minute each on a busy machine). --debs runs the installed amd64 panel against serve.
 ./build-image.sh --debs-only --no-publish
 scripts/image-check.sh --debs
 echo "all tests passed"

@@ -50,6 +50,9 @@ install -d -m 0755 "$root/boot/firmware"
 in_root systemctl enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service nftables.service branchgate.service \
 	branchgate-firstboot.service branchgate-boot-network.service
 if [ -e "$root/lib/systemd/system/branchgate-webui.service" ]; then
+	# The admin panel on port 80, only while the firewall is loaded (which lets the LAN side alone reach it).
+	install -d -m 0755 "$root/etc/systemd/system/branchgate-webui.service.d"
+	install -m 0644 "$src/webui/appliance.conf" "$root/etc/systemd/system/branchgate-webui.service.d/appliance.conf"
 	in_root systemctl enable branchgate-webui.service
 fi
 # networkd-wait-online would wait for the LAN too: only one routable link is needed.
