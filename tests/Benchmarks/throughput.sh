@@ -24,6 +24,8 @@
 #   -c "bare bg-bg wg-wg bg-wg wg-bg", -k DIR keeps the iperf3 JSON, daemon logs and raw results in DIR,
 #   -w WORKERS sets branchgate's crypto worker threads per packet thread (BRANCHGATE_CRYPTO_WORKERS; 0 = the packet
 #   threads seal and open alone; default: the daemon's own, one per further core, at most 3).
+# BRANCHGATE_LOG_LEVEL=verbose in the environment makes branchgate log its allocated-bytes counter every 10 s (with -k
+# DIR the daemon logs are kept): the allocation check of docs/performance.md.
 # Runs as root; everything it creates carries its PID and is removed on exit (daemons and iperf3 servers it started
 # are killed by PID). Not part of the test suite: numbers are recorded in docs/performance.md.
 set -euo pipefail
@@ -175,7 +177,7 @@ start_daemon() { # IMPL(bg|wg) NS IFACE LOGFILE: sets daemon_pid
   sockets+=("/var/run/wireguard/$iface.sock")
   # `ip netns exec` execs the command in place, so $! is the daemon's own PID.
   if [ "$impl" = bg ]; then
-    LOG_LEVEL=error BRANCHGATE_CRYPTO_WORKERS="$workers" ip netns exec "$ns" "$bin" -f "$iface" >"$logf" 2>&1 &
+    LOG_LEVEL="${BRANCHGATE_LOG_LEVEL:-error}" BRANCHGATE_CRYPTO_WORKERS="$workers" ip netns exec "$ns" "$bin" -f "$iface" >"$logf" 2>&1 &
     pid=$!
   else
     LOG_LEVEL=error WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 \
