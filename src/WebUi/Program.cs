@@ -1,3 +1,4 @@
+using Branchgate.Appliance.Api;
 using Branchgate.WebUi.Api;
 using Branchgate.WebUi.Components;
 using Branchgate.WebUi.Features.Backup;

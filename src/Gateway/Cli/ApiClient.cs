@@ -17,25 +17,9 @@ internal sealed class ApiClient : IDisposable
 
     private ApiClient(string socketPath)
     {
-        _http = new HttpClient(new SocketsHttpHandler
+        _http = new HttpClient(UnixSocketHttp.CreateHandler(socketPath))
         {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        })
-        {
-            BaseAddress = new Uri("http://branchgate/"),
+            BaseAddress = UnixSocketHttp.BaseAddress,
             Timeout = RequestTimeout,
         };
     }

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Branchgate.Appliance.Api;
 using Branchgate.Interop.Tests.Harness;
 using Xunit.Abstractions;
 
@@ -265,14 +265,6 @@ public sealed class SecretsTests(ITestOutputHelper output)
         }
     }
 
-    private static HttpClient UnixClient(string socket) => new(new SocketsHttpHandler
-    {
-        ConnectCallback = async (_, cancel) =>
-        {
-            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancel);
-            return new NetworkStream(s, ownsSocket: true);
-        },
-    })
+    private static HttpClient UnixClient(string socket) => new(UnixSocketHttp.CreateHandler(socket))
     { Timeout = TimeSpan.FromSeconds(60) };
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using Branchgate.Appliance.Api;
 using Branchgate.Interop.Tests.Harness;
 
 namespace Branchgate.Interop.Tests.Serve;
@@ -299,24 +300,7 @@ public sealed class ServeApi : IDisposable
 
     public ServeApi(string socketPath)
     {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
-        _client = new HttpClient(handler) { BaseAddress = new Uri("http://localhost"), Timeout = TimeSpan.FromSeconds(10) };
+        _client = new HttpClient(UnixSocketHttp.CreateHandler(socketPath)) { BaseAddress = new Uri("http://localhost"), Timeout = TimeSpan.FromSeconds(10) };
     }
 
     /// <summary>GET PATH; the body (throws unless 2xx).</summary>

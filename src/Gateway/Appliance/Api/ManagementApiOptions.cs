@@ -6,7 +6,7 @@ namespace Branchgate.Appliance.Api;
 /// <summary>How <see cref="ManagementApi.Build"/> sets the management API up.</summary>
 public sealed record ManagementApiOptions
 {
-    public const string DefaultSocketPath = "/run/branchgate/api.sock";
+    public const string DefaultSocketPath = UnixSocketHttp.DefaultSocketPath;
     public const string DefaultSetupTokenPath = "/run/branchgate/setup-token";
 
     /// <summary>The unix socket the API listens on (mode 0660, group <see cref="SocketGroup"/>); no TCP, ever.</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Text;
 using System.Text.Json;
@@ -162,23 +161,7 @@ internal sealed class ApiTestHost : IAsyncDisposable
         };
     }
 
-    public static HttpClient CreateClient(string socketPath) => new(new SocketsHttpHandler
-    {
-        ConnectCallback = async (_, cancellationToken) =>
-        {
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        },
-    })
+    public static HttpClient CreateClient(string socketPath) => new(UnixSocketHttp.CreateHandler(socketPath))
     {
         BaseAddress = new Uri("http://localhost"),
         Timeout = TimeSpan.FromSeconds(20),
