@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Branchgate.Appliance.Api;
 using Branchgate.WebUi.Api;
-using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using OtpNet;
 using Xunit.Abstractions;
@@ -23,29 +22,14 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
     private const string Password = "correct horse battery staple";
     private const string BackupPassphrase = "a long backup passphrase";
 
-    private static readonly string Artifacts = Environment.GetEnvironmentVariable("BRANCHGATE_TEST_ARTIFACTS") is { Length: > 0 } dir
-        ? dir : Path.Combine(AppContext.BaseDirectory, "artifacts");
-
     /// <summary>Every main page of the panel (wg0 and its site branch-b exist).</summary>
     private static readonly string[] MainPages =
         ["/", "/sites/wg0", "/sites/wg0/new", "/sites/wg0/branch-b/edit", "/sites/wg0/worker", "/interfaces/new",
          "/interfaces/wg0/edit", "/coexistence", "/audit", "/users", "/backup", "/profile"];
 
     [Fact]
-    public async Task Lockout_antiforgery_secrets_backup_restore_interfaces_totp_and_the_phone_layout()
-    {
-        Directory.CreateDirectory(Artifacts);
-        using var appliance = await ApplianceUnderTest.StartAsync();
-        try
-        {
-            await WalkAsync(appliance);
-        }
-        catch
-        {
-            output.WriteLine("--- serve ---\n" + appliance.ServeLog + "\n--- panel ---\n" + appliance.PanelLog);
-            throw;
-        }
-    }
+    public Task Lockout_antiforgery_secrets_backup_restore_interfaces_totp_and_the_phone_layout() =>
+        PanelBrowser.WalkAsync(output, WalkAsync);
 
     private async Task WalkAsync(ApplianceUnderTest appliance)
     {
@@ -78,12 +62,7 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
         await AntiforgeryAsync(appliance);
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await PanelBrowser.LaunchChromiumAsync(playwright);
         await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = appliance.BaseUrl.ToString(),
@@ -111,7 +90,7 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
         await SignInAsync(page, "carol", "carol's long password 1");
         await Expect(page.Locator("[data-testid=login-message]")).ToContainTextAsync("locked until");
         Assert.Equal("/login", new Uri(page.Url).AbsolutePath);
-        await Shot(page, "login-locked");
+        await PanelBrowser.Shot(page, "login-locked");
 
         await SignInAsync(page, "admin", Password);
         await WaitInteractiveAsync(page);
@@ -153,7 +132,7 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
         // The API's "addresses[0]: ..." appears under the field as "entry 1: ...".
         await Expect(page.Locator("[data-testid=form-error]")).ToBeVisibleAsync();
         await Expect(page.GetByText("entry 1:")).ToBeVisibleAsync();
-        await Shot(page, "interface-refused");
+        await PanelBrowser.Shot(page, "interface-refused");
         await page.FillAsync("#iface-addresses", "10.9.0.1/24");
         await page.FillAsync("#iface-port", "51825");
         await page.ClickAsync("[data-testid=save-interface]");
@@ -189,15 +168,15 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
         await page.FillAsync("#backup-confirm", BackupPassphrase);
         await Expect(page.Locator("[data-testid=download-backup]")).ToBeEnabledAsync();
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("[data-testid=download-backup]"));
-        var backupPath = Path.Combine(Artifacts, "backup.bgbackup");
+        var backupPath = Path.Combine(PanelBrowser.Artifacts, "backup.bgbackup");
         await download.SaveAsAsync(backupPath);
         var backup = await File.ReadAllBytesAsync(backupPath);
         Assert.Equal("BGBACKUP", Encoding.ASCII.GetString(backup, 0, 8));
         var backupText = Encoding.Latin1.GetString(backup);
         Assert.All(secrets, s => Assert.DoesNotContain(s, backupText, StringComparison.Ordinal));
         Assert.All(secrets, s => Assert.Equal(-1, backup.AsSpan().IndexOf(Convert.FromBase64String(s))));
-        await Shot(page, "backup");
-        await AssertAccessibleAsync(page, "backup");
+        await PanelBrowser.Shot(page, "backup");
+        await PanelBrowser.AssertAccessibleAsync(page, "backup", output);
 
         // A change after the backup: branch-b is deleted.
         await page.GotoAsync("/sites/wg0");
@@ -219,7 +198,7 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
         await page.FillAsync("#restore-passphrase", BackupPassphrase);
         await page.ClickAsync("[data-testid=restore-backup]");
         await Expect(page.Locator("[data-testid=restore-changes]")).ToContainTextAsync("site wg0/branch-b added");
-        await Shot(page, "restored");
+        await PanelBrowser.Shot(page, "restored");
         await page.GotoAsync("/sites/wg0");
         await WaitInteractiveAsync(page);
         await Expect(row).ToContainTextAsync("10.2.0.0/24");
@@ -238,8 +217,8 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
         await page.ClickAsync("[data-testid=totp-confirm]");
         await Expect(page.Locator("[data-testid=totp-error]")).ToContainTextAsync("does not match");
         await page.FillAsync("#totp-code", totp.ComputeTotp(DateTime.UtcNow));
-        await Shot(page, "profile-totp");
-        await AssertAccessibleAsync(page, "profile");
+        await PanelBrowser.Shot(page, "profile-totp");
+        await PanelBrowser.AssertAccessibleAsync(page, "profile", output);
         await page.ClickAsync("[data-testid=totp-confirm]");
         await Expect(page.Locator("[data-testid=totp-state]")).ToContainTextAsync("On:");
 
@@ -273,7 +252,7 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
             await page.GotoAsync(path);
             await WaitInteractiveAsync(page);
             await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
-            await Shot(page, "phone" + (path == "/" ? "-dashboard" : path.Replace('/', '-')));
+            await PanelBrowser.Shot(page, "phone" + (path == "/" ? "-dashboard" : path.Replace('/', '-')));
             var (scroll, client) = await WidthsAsync(page);
             Assert.True(scroll <= client, $"{path} is {scroll} px wide on a {client} px screen; too wide: "
                 + await page.EvaluateAsync<string>(TooWide));
@@ -426,21 +405,6 @@ public sealed partial class PanelAdministrationTests(ITestOutputHelper output)
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
-    private static async Task Shot(IPage page, string name) =>
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, $"{name}.png"), FullPage = true });
-
-    private async Task AssertAccessibleAsync(IPage page, string name)
-    {
-        var result = await page.RunAxe();
-        foreach (var violation in result.Violations)
-        {
-            output.WriteLine($"axe {name}: {violation.Impact} {violation.Id}: {violation.Help} ({violation.Nodes.Length} nodes)");
-        }
-
-        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
-        Assert.True(serious.Count == 0, $"axe on {name}: " + string.Join("; ", serious.Select(v =>
-            $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Take(3).Select(n => string.Join(" ", n.Target)))}")));
-    }
 
     [GeneratedRegex(@"PrivateKey = (\S+)")]
     private static partial Regex PrivateKeyLine();

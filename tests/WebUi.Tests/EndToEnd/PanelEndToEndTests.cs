@@ -1,5 +1,4 @@
 using System.Net;
-using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 
@@ -17,24 +16,9 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
     private const string Password = "correct horse battery staple";
     private const string OtherKey = "Zx8BmxgB0cI+OiTL2mW5A5N1Sg6X7q6Zf8vTqZ9r0Fo=";
 
-    private static readonly string Artifacts = Environment.GetEnvironmentVariable("BRANCHGATE_TEST_ARTIFACTS") is { Length: > 0 } dir
-        ? dir : Path.Combine(AppContext.BaseDirectory, "artifacts");
-
     [Fact]
-    public async Task An_administrator_sets_up_signs_in_manages_sites_and_workers_and_sees_the_audit_log()
-    {
-        Directory.CreateDirectory(Artifacts);
-        using var appliance = await ApplianceUnderTest.StartAsync();
-        try
-        {
-            await WalkAsync(appliance);
-        }
-        catch
-        {
-            output.WriteLine("--- serve ---\n" + appliance.ServeLog + "\n--- panel ---\n" + appliance.PanelLog);
-            throw;
-        }
-    }
+    public Task An_administrator_sets_up_signs_in_manages_sites_and_workers_and_sees_the_audit_log() =>
+        PanelBrowser.WalkAsync(output, WalkAsync);
 
     private async Task WalkAsync(ApplianceUnderTest appliance)
     {
@@ -68,12 +52,7 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         }
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        await using var browser = await PanelBrowser.LaunchChromiumAsync(playwright);
         await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = appliance.BaseUrl.ToString(),
@@ -93,7 +72,7 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         // First run: no administrator, so sign-in leads to setup. The gateway's password rule comes back word for word.
         await page.GotoAsync("/sites");
         await page.WaitForURLAsync("**/setup");
-        await Shot(page, "setup");
+        await PanelBrowser.Shot(page, "setup");
         await page.FillAsync("#token", appliance.SetupToken);
         await page.FillAsync("#name", "admin");
         await page.FillAsync("#password", "short");
@@ -113,8 +92,8 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await page.FillAsync("#password", "not the password at all");
         await page.ClickAsync("button[type=submit]");
         await Expect(page.Locator("[data-testid=login-message]")).ToHaveTextAsync("Wrong name or password.");
-        await Shot(page, "login-refused");
-        await AssertAccessibleAsync(page, "login");
+        await PanelBrowser.Shot(page, "login-refused");
+        await PanelBrowser.AssertAccessibleAsync(page, "login", output);
         await page.FillAsync("#name", "admin");
         await page.FillAsync("#password", Password);
         await page.ClickAsync("button[type=submit]");
@@ -128,8 +107,8 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await page.ClickAsync("[data-testid=save-site]");
         var row = page.Locator("[data-testid=site-row][data-site=branch-b]");
         await Expect(row).ToContainTextAsync("10.2.0.0/24");
-        await Shot(page, "sites");
-        await AssertAccessibleAsync(page, "sites");
+        await PanelBrowser.Shot(page, "sites");
+        await PanelBrowser.AssertAccessibleAsync(page, "sites", output);
 
         // The real peer sends traffic through the tunnel; the dashboard shows the site come online by itself.
         Assert.True(appliance.PingGatewayFromPeer(), "no ping through the tunnel from the peer to 10.9.0.1");
@@ -143,8 +122,8 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await Expect(page.Locator("[data-testid=refreshed]")).Not.ToHaveTextAsync(refreshed ?? "", new() { Timeout = 10_000 });
         // ... and draws the peer's throughput from successive counters.
         await Expect(peer.Locator("[data-testid=peer-throughput] svg")).ToBeVisibleAsync(new() { Timeout = 15_000 });
-        await Shot(page, "dashboard");
-        await AssertAccessibleAsync(page, "dashboard");
+        await PanelBrowser.Shot(page, "dashboard");
+        await PanelBrowser.AssertAccessibleAsync(page, "dashboard", output);
 
         await page.GotoAsync("/sites/wg0");
         await WaitInteractiveAsync(page);
@@ -170,7 +149,7 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await Expect(finding).ToContainTextAsync("10.3.0.0/24");
         await Expect(finding).ToContainTextAsync("xfrm policy");
         await Expect(page.Locator("[data-testid=force]")).ToBeVisibleAsync();
-        await Shot(page, "site-blocked");
+        await PanelBrowser.Shot(page, "site-blocked");
 
         // A remote worker: the gateway makes its keys; its file is shown once, with a QR code.
         await page.GotoAsync("/sites/wg0");
@@ -187,7 +166,7 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         Assert.Contains("[Interface]", file, StringComparison.Ordinal);
         Assert.Contains("PrivateKey = ", file, StringComparison.Ordinal);
         Assert.Contains("Endpoint = vpn.example.com:51820", file, StringComparison.Ordinal);
-        await Shot(page, "remote-worker");
+        await PanelBrowser.Shot(page, "remote-worker");
 
         // Deleting it asks first, then removes the row.
         await page.GotoAsync("/sites/wg0");
@@ -203,8 +182,8 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await page.FillAsync("#new-user-password", "another long passphrase");
         await page.ClickAsync("[data-testid=add-user]");
         await Expect(page.Locator("[data-testid=user-row][data-user=bob]")).ToBeVisibleAsync();
-        await Shot(page, "users");
-        await AssertAccessibleAsync(page, "users");
+        await PanelBrowser.Shot(page, "users");
+        await PanelBrowser.AssertAccessibleAsync(page, "users", output);
 
         // Bob signs in elsewhere; once admin removes him, his session cookie opens no page any more.
         await using (var bobContext = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = appliance.BaseUrl.ToString() }))
@@ -236,12 +215,12 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await Expect(Audit("site.delete", "wg0/laptop-anna")).ToContainTextAsync("admin");
         // The refused saves are audited as well.
         await Expect(Audit("site.create", "wg0/branch-c").First).ToContainTextAsync("refused");
-        await Shot(page, "audit");
-        await AssertAccessibleAsync(page, "audit");
+        await PanelBrowser.Shot(page, "audit");
+        await PanelBrowser.AssertAccessibleAsync(page, "audit", output);
 
         await page.ClickAsync("nav >> text=Coexistence");
         await Expect(page.Locator("h1")).ToHaveTextAsync("IPsec coexistence and route conflicts");
-        await Shot(page, "coexistence");
+        await PanelBrowser.Shot(page, "coexistence");
 
         // A second interface, made in the panel; the gateway brings it up and the dashboard lists it.
         await page.GotoAsync("/sites");
@@ -260,8 +239,8 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
         await page.GotoAsync("/");
         await WaitInteractiveAsync(page);
         await Expect(page.Locator("[data-testid=peer-row][data-peer=branch-b]")).ToBeAttachedAsync();
-        await Shot(page, "dashboard-phone");
-        await AssertAccessibleAsync(page, "dashboard-phone");
+        await PanelBrowser.Shot(page, "dashboard-phone");
+        await PanelBrowser.AssertAccessibleAsync(page, "dashboard-phone", output);
 
         // Sign-out ends the session: the dashboard is no longer served.
         await page.ClickAsync("[data-testid=sign-out]");
@@ -287,19 +266,4 @@ public sealed class PanelEndToEndTests(ITestOutputHelper output)
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
 
-    private static async Task Shot(IPage page, string name) =>
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Artifacts, $"{name}.png"), FullPage = true });
-
-    private async Task AssertAccessibleAsync(IPage page, string name)
-    {
-        var result = await page.RunAxe();
-        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
-        foreach (var violation in result.Violations)
-        {
-            output.WriteLine($"axe {name}: {violation.Impact} {violation.Id}: {violation.Help} ({violation.Nodes.Length} nodes)");
-        }
-
-        Assert.True(serious.Count == 0, $"axe on {name}: " + string.Join("; ", serious.Select(v =>
-            $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Take(3).Select(n => string.Join(" ", n.Target)))}")));
-    }
 }
