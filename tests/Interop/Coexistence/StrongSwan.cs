@@ -124,18 +124,7 @@ public sealed class StrongSwan : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            if (!_charon.HasExited)
-            {
-                _charon.Kill();
-                _charon.WaitForExit(5_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
+        Shell.Kill(_charon, entireProcessTree: false);
         _charon.Dispose();
         try
         {

@@ -121,11 +121,7 @@ public sealed partial class SoakTests(ITestOutputHelper output)
         {
             foreach (var (_, p, _) in runs)
             {
-                if (!p.HasExited)
-                {
-                    p.Kill(entireProcessTree: true);
-                    p.WaitForExit(5_000);
-                }
+                Shell.Kill(p, entireProcessTree: true);
             }
         }
 

@@ -29,18 +29,7 @@ public sealed class StartedProcess(Process process) : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-                Process.WaitForExit(5_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
+        Shell.Kill(Process, entireProcessTree: true);
         Process.Dispose();
     }
 }

@@ -73,4 +73,23 @@ public static class Shell
 
         return condition();
     }
+
+    /// <summary>
+    /// SIGKILL to a process this test started (and with <paramref name="entireProcessTree"/> its children), waiting up
+    /// to 5 s for it to go; one that has already exited, or exits meanwhile, is left alone. Does not dispose it.
+    /// </summary>
+    public static void Kill(Process process, bool entireProcessTree)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree);
+                process.WaitForExit(5_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
 }

@@ -333,18 +333,7 @@ public sealed class WireGuardSites : IDisposable
     {
         foreach (var p in _processes)
         {
-            try
-            {
-                if (!p.HasExited)
-                {
-                    p.Kill(entireProcessTree: true);
-                    p.WaitForExit(5_000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
+            Shell.Kill(p, entireProcessTree: true);
             p.Dispose();
         }
 

@@ -269,18 +269,7 @@ public sealed class ServeProcess : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill();
-                Process.WaitForExit(5_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
+        Shell.Kill(Process, entireProcessTree: false);
         Process.Dispose();
     }
 
@@ -474,18 +463,7 @@ public sealed class ServeLab : IDisposable
 
         if (_dnsmasq is not null)
         {
-            try
-            {
-                if (!_dnsmasq.HasExited)
-                {
-                    _dnsmasq.Kill();
-                    _dnsmasq.WaitForExit(5_000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
+            Shell.Kill(_dnsmasq, entireProcessTree: false);
             _dnsmasq.Dispose();
         }
 
